@@ -1,0 +1,59 @@
+# EM Lab: every target does its own set-up in a local virtual environment (.venv).
+# Needs only Python 3.10+ (with venv) and make.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+EXTRAS ?= lab,test
+comma  := ,
+STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+# JupyterLab refuses to run as root unless told it is fine (containers, CI).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+
+.PHONY: help setup lab test lint format execute clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[$(EXTRAS)]"
+	@touch $@
+
+setup: $(STAMP)  ## create .venv and install emlab with the lab and test tools
+
+lab: $(STAMP)  ## set up, then open the course in JupyterLab
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
+
+test: $(STAMP)  ## set up, then run every test: unit tests, lint, and nbval on every notebook
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/ and the notebooks
+	$(BIN)/ruff check emlab tests notebooks
+	$(BIN)/ruff format --check emlab tests notebooks
+
+format: $(STAMP)  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format emlab tests notebooks
+	$(BIN)/ruff check --fix emlab tests notebooks
+
+execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bottom, in a fresh kernel
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=120 \
+	    --ExecutePreprocessor.record_timing=False $(or $(NB),$(NOTEBOOKS))
+	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS)) || true
+
+clean:  ## remove the virtual environment and build products
+	rm -rf $(VENV) _build build student autograder scores.csv .pytest_cache .ruff_cache
+
+.PHONY: student grade
+student: $(STAMP)  ## write the student editions to student/ and the graders to autograder/
+	$(BIN)/python -m emlab.instructor student --out student --autograder autograder $(NB)
+
+grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
+	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder --out scores.csv

@@ -1,0 +1,588 @@
+"""The binomial mixture: "two coins" (or any number of coins).
+
+The story of Do & Batzoglou (2008). Coins :math:`1, \\dots, K` show heads with
+unknown probabilities :math:`\\theta_1, \\dots, \\theta_K`. Each trial :math:`i`
+picks coin :math:`z_i = k` with probability :math:`\\pi_k`, tosses it
+:math:`n` times and records the number of heads :math:`h_i` (and tails
+:math:`t_i = n - h_i`), but not which coin it was. Then
+
+.. math:: p(h_i \\mid z_i = k) = \\binom{n}{h_i} \\theta_k^{h_i} (1 - \\theta_k)^{t_i},
+          \\qquad p(h_i) = \\sum_k \\pi_k \\, p(h_i \\mid z_i = k).
+
+EM alternates
+
+* **E-step** (:func:`e_step`): how much each coin is responsible for each trial,
+  :math:`r_{ik} = p(z_i = k \\mid h_i)`;
+* **M-step** (:func:`m_step`): each coin's heads probability from the heads and
+  tails it is responsible for, :math:`\\theta_k = \\frac{\\sum_i r_{ik} h_i}
+  {\\sum_i r_{ik} (h_i + t_i)}` (:func:`expected_counts` gives the table).
+
+Several independent series per trial (``heads`` of shape (n_trials, n_series),
+``thetas`` of shape (n_coins, n_series)) multiply their probabilities; that is
+what :class:`BinomialMixture` fits, one series per column of ``X``.
+
+Probabilities of exactly 0 or 1 are allowed: for the logarithms they are moved
+:data:`THETA_EPS` inside :math:`(0, 1)`, so a coin that "never" shows heads is
+treated as one that shows heads once in :math:`10^{12}` tosses. Nothing becomes
+NaN, and the log-likelihood changes by at most about :math:`n \\cdot 10^{-12}`
+per trial when the data are possible at all.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from emlab.em import EMResult, run_em
+from emlab.validation import (
+    check_counts,
+    check_probabilities,
+    check_resp,
+    check_weights,
+)
+
+__all__ = [
+    "THETA_EPS",
+    "BinomialMixture",
+    "e_step",
+    "expected_counts",
+    "fit_coins",
+    "log_pmf",
+    "m_step",
+    "simulate_trials",
+]
+
+THETA_EPS = 1e-12
+"""How far inside (0, 1) a heads probability of exactly 0 or 1 is moved for logarithms."""
+
+
+# ---------------------------------------------------------------------------
+# Checks shared by the lesson-level functions
+# ---------------------------------------------------------------------------
+
+
+def _check_heads(heads, n_tosses, *, name="heads"):
+    """``heads`` as a float array of whole counts, 1-D or 2-D, and ``n_tosses`` as an int."""
+    if np.ndim(n_tosses) != 0:
+        raise ValueError(f"n_tosses must be a single whole number, got {n_tosses!r}.")
+    heads, _ = check_counts(heads, n_tosses, name=name)
+    if heads.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be 1-D (one count per trial) or 2-D (trials x series), "
+            f"got shape {heads.shape}."
+        )
+    return heads, int(n_tosses)
+
+
+def _check_thetas(thetas, heads):
+    """``thetas`` of shape (n_coins,) for 1-D heads or (n_coins, n_series) for 2-D heads."""
+    thetas = check_probabilities(thetas, name="thetas")
+    if thetas.ndim != heads.ndim or thetas.shape[1:] != heads.shape[1:]:
+        want = "(n_coins,)" if heads.ndim == 1 else f"(n_coins, {heads.shape[1]})"
+        raise ValueError(
+            f"thetas must have shape {want} to match heads of shape {heads.shape}, "
+            f"got {thetas.shape}."
+        )
+    return thetas
+
+
+def _check_or_equal_weights(weights, n_coins):
+    if weights is None:
+        return np.full(n_coins, 1.0 / n_coins)
+    return check_weights(weights, n_coins, name="weights")
+
+
+def _as_columns(array):
+    """A 1-D array as one column, so that one formula serves one or several series."""
+    return array.reshape(len(array), -1)
+
+
+# ---------------------------------------------------------------------------
+# Lesson-level functions
+# ---------------------------------------------------------------------------
+
+
+def simulate_trials(thetas, n_trials, n_tosses=10, weights=None, random_state=None):
+    """Simulate the coin experiment: pick a coin, toss it ``n_tosses`` times, count heads.
+
+    .. math:: z_i \\sim \\text{Categorical}(\\pi), \\qquad
+              h_i \\mid z_i = k \\sim \\text{Binomial}(n, \\theta_k)
+
+    Parameters
+    ----------
+    thetas : array-like of shape (n_coins,) or (n_coins, n_series)
+        Heads probability :math:`\\theta_k` of each coin (for each series).
+    n_trials : int
+        Number of trials.
+    n_tosses : int, default=10
+        Tosses per trial (per series) :math:`n`.
+    weights : array-like of shape (n_coins,), optional
+        Probability :math:`\\pi_k` of picking each coin; equal by default.
+    random_state : int, numpy Generator or None
+        Seed for :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    heads : ndarray of int, shape (n_trials,) or (n_trials, n_series)
+        The number of heads of each trial.
+    coins : ndarray of int, shape (n_trials,)
+        Which coin each trial used (the latent :math:`z_i`).
+    """
+    thetas = check_probabilities(thetas, name="thetas")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
+        raise ValueError(f"n_trials must be a whole number, at least 1; got {n_trials!r}.")
+    if isinstance(n_tosses, bool) or not isinstance(n_tosses, numbers.Integral) or n_tosses < 1:
+        raise ValueError(f"n_tosses must be a whole number, at least 1; got {n_tosses!r}.")
+    weights = _check_or_equal_weights(weights, len(thetas))
+    rng = np.random.default_rng(random_state)
+    coins = rng.choice(len(thetas), size=n_trials, p=weights)
+    heads = rng.binomial(n_tosses, thetas[coins])
+    return heads, coins
+
+
+def log_pmf(heads, n_tosses, thetas):
+    """Log-probability of each trial's heads under each coin.
+
+    .. math:: \\log p(h_i \\mid z_i = k) = \\log \\binom{n}{h_i}
+              + h_i \\log \\theta_k + t_i \\log(1 - \\theta_k), \\qquad t_i = n - h_i,
+
+    with :math:`\\log \\binom{n}{h} = \\log\\Gamma(n+1) - \\log\\Gamma(h+1)
+    - \\log\\Gamma(n-h+1)`, summed over series when there are several.
+    ``thetas`` of 0 or 1 are moved :data:`THETA_EPS` inside (0, 1).
+
+    Parameters
+    ----------
+    heads : array-like of shape (n_trials,) or (n_trials, n_series)
+    n_tosses : int
+    thetas : array-like of shape (n_coins,) or (n_coins, n_series)
+
+    Returns
+    -------
+    ndarray of shape (n_trials, n_coins)
+    """
+    heads, n_tosses = _check_heads(heads, n_tosses)
+    thetas = _check_thetas(thetas, heads)
+    heads, thetas = _as_columns(heads), _as_columns(thetas)
+    tails = n_tosses - heads
+    thetas = np.clip(thetas, THETA_EPS, 1 - THETA_EPS)
+    log_binomial_coef = gammaln(n_tosses + 1) - gammaln(heads + 1) - gammaln(tails + 1)
+    return (
+        log_binomial_coef.sum(axis=1, keepdims=True)
+        + heads @ np.log(thetas).T
+        + tails @ np.log1p(-thetas).T
+    )
+
+
+def e_step(heads, n_tosses, thetas, weights=None):
+    """E-step: the responsibility of each coin for each trial, and the log-likelihood.
+
+    .. math:: r_{ik} = p(z_i = k \\mid h_i) =
+              \\frac{\\pi_k \\, p(h_i \\mid \\theta_k)}{\\sum_j \\pi_j \\, p(h_i \\mid \\theta_j)},
+              \\qquad \\ell = \\sum_i \\log \\sum_k \\pi_k \\, p(h_i \\mid \\theta_k)
+
+    computed in log space with ``logsumexp``. The binomial coefficient
+    :math:`\\binom{n}{h_i}` is the same for every coin, so it cancels in
+    :math:`r_{ik}`; it is kept so that :math:`\\ell` is the true log-likelihood.
+
+    Parameters
+    ----------
+    heads : array-like of shape (n_trials,) or (n_trials, n_series)
+        Heads :math:`h_i` of each trial.
+    n_tosses : int
+        Tosses per trial :math:`n`.
+    thetas : array-like of shape (n_coins,) or (n_coins, n_series)
+        Heads probabilities :math:`\\theta_k`.
+    weights : array-like of shape (n_coins,), optional
+        Probability :math:`\\pi_k` of picking each coin. By default every coin
+        is equally likely, as in Do & Batzoglou (2008).
+
+    Returns
+    -------
+    resp : ndarray of shape (n_trials, n_coins)
+        :math:`r_{ik}`; each row sums to 1.
+    log_likelihood : float
+        :math:`\\ell`.
+    """
+    log_p = log_pmf(heads, n_tosses, thetas)
+    weights = _check_or_equal_weights(weights, log_p.shape[1])
+    with np.errstate(divide="ignore"):  # a coin of weight 0: log 0 = -inf, resp 0
+        log_joint = np.log(weights) + log_p
+    log_p_trial = logsumexp(log_joint, axis=1)
+    resp = np.exp(log_joint - log_p_trial[:, None])
+    return resp, float(log_p_trial.sum())
+
+
+def expected_counts(heads, n_tosses, resp):
+    """The heads and tails each coin is responsible for: the E-step's table.
+
+    .. math:: H_k = \\sum_i r_{ik} h_i, \\qquad T_k = \\sum_i r_{ik} t_i
+
+    A trial with 8 heads and 2 tails whose responsibility on coin A is 0.564
+    gives coin A :math:`0.564 \\times 8 = 4.512` heads and 1.128 tails.
+
+    Parameters
+    ----------
+    heads : array-like of shape (n_trials,) or (n_trials, n_series)
+    n_tosses : int
+    resp : array-like of shape (n_trials, n_coins)
+        Responsibilities :math:`r_{ik}`, from :func:`e_step`.
+
+    Returns
+    -------
+    expected_heads, expected_tails : ndarray of shape (n_coins,) or (n_coins, n_series)
+    """
+    heads, n_tosses = _check_heads(heads, n_tosses)
+    resp = check_resp(resp, len(heads))
+    tails = n_tosses - heads
+    return resp.T @ heads, resp.T @ tails
+
+
+def m_step(heads, n_tosses, resp, learn_weights=True):
+    """M-step: each coin's heads probability from the heads and tails it is responsible for.
+
+    .. math:: \\theta_k = \\frac{H_k}{H_k + T_k}
+              = \\frac{\\sum_i r_{ik} h_i}{n \\sum_i r_{ik}}, \\qquad
+              \\pi_k = \\frac{1}{N} \\sum_i r_{ik}
+
+    the maximizer of the expected complete-data log-likelihood
+    :math:`\\sum_i \\sum_k r_{ik} \\log\\big(\\pi_k \\, p(h_i \\mid \\theta_k)\\big)`.
+    A coin responsible for no trial at all (:math:`\\sum_i r_{ik} = 0`) learns
+    nothing; it gets :math:`\\theta_k = 0.5`.
+
+    Parameters
+    ----------
+    heads : array-like of shape (n_trials,) or (n_trials, n_series)
+    n_tosses : int
+    resp : array-like of shape (n_trials, n_coins)
+        Responsibilities :math:`r_{ik}`, from :func:`e_step`.
+    learn_weights : bool, default=True
+        Also re-estimate the coin weights :math:`\\pi_k`.
+
+    Returns
+    -------
+    thetas : ndarray of shape (n_coins,) or (n_coins, n_series)
+    weights : ndarray of shape (n_coins,), or None when ``learn_weights`` is False
+    """
+    expected_heads, expected_tails = expected_counts(heads, n_tosses, resp)
+    expected_tosses = expected_heads + expected_tails
+    thetas = np.divide(
+        expected_heads,
+        expected_tosses,
+        out=np.full_like(expected_heads, 0.5),
+        where=expected_tosses > 0,
+    )
+    weights = np.asarray(resp, dtype=np.float64).mean(axis=0) if learn_weights else None
+    return thetas, weights
+
+
+def _parameters_repeat(previous, now):
+    return all(np.array_equal(previous.params[name], now.params[name]) for name in now.params)
+
+
+def fit_coins(
+    heads,
+    n_tosses,
+    thetas,
+    weights=None,
+    learn_weights=False,
+    tol=1e-6,
+    max_iter=100,
+    hard=False,
+    record_resp=False,
+) -> EMResult:
+    """Run EM for the coin mixture from ``thetas`` through :func:`emlab.em.run_em`.
+
+    Each iteration is an :func:`m_step` followed by an :func:`e_step`; the
+    log-likelihood :math:`\\ell = \\sum_i \\log \\sum_k \\pi_k p(h_i \\mid \\theta_k)`
+    never decreases. EM stops when the average log-likelihood changes by less
+    than ``tol`` per trial, :math:`|\\ell^{(t)} - \\ell^{(t-1)}| / N <` ``tol``.
+
+    With ``hard=True`` it runs *hard* EM: each trial goes wholly to its likelier
+    coin, :math:`r_{ik} = [k = \\arg\\max_j \\pi_j p(h_i \\mid \\theta_j)]` (ties to
+    the first coin), as k-means does. Hard EM climbs the complete-data
+    log-likelihood :math:`\\sum_i \\max_k \\log \\pi_k p(h_i \\mid \\theta_k)`; the
+    history still records the true log-likelihood :math:`\\ell`, which it need
+    not increase. It stops when the parameters repeat (no trial changed coin).
+
+    Parameters
+    ----------
+    heads : array-like of shape (n_trials,) or (n_trials, n_series)
+        Heads :math:`h_i` of each trial.
+    n_tosses : int
+        Tosses per trial :math:`n`.
+    thetas : array-like of shape (n_coins,) or (n_coins, n_series)
+        Starting heads probabilities :math:`\\theta^{(0)}`.
+    weights : array-like of shape (n_coins,), optional
+        Coin weights :math:`\\pi`: fixed, or the start when ``learn_weights``.
+        Equal by default.
+    learn_weights : bool, default=False
+        Re-estimate the weights at each M-step. False keeps them fixed, as in
+        Do & Batzoglou (2008).
+    tol : float, default=1e-6
+        Convergence threshold on the change in average log-likelihood;
+        ``tol=0`` runs exactly ``max_iter`` iterations (soft EM).
+    max_iter : int, default=100
+        Largest number of iterations.
+    hard : bool, default=False
+        Hard EM instead of EM.
+    record_resp : bool, default=False
+        Keep the responsibilities of every iteration in the history.
+
+    Returns
+    -------
+    EMResult
+        ``params["thetas"]``, ``params["weights"]``, ``resp``,
+        ``log_likelihood``, ``n_iter``, ``converged`` and ``history``.
+    """
+    heads, n_tosses = _check_heads(heads, n_tosses)
+    thetas = _check_thetas(thetas, heads)
+    weights = _check_or_equal_weights(weights, len(thetas))
+
+    def em_e_step(heads, params):
+        resp, log_likelihood = e_step(heads, n_tosses, params["thetas"], params["weights"])
+        if hard:
+            resp = np.eye(resp.shape[1])[resp.argmax(axis=1)]
+        return resp, log_likelihood
+
+    def em_m_step(heads, resp):
+        new_thetas, new_weights = m_step(heads, n_tosses, resp, learn_weights)
+        return {"thetas": new_thetas, "weights": new_weights if learn_weights else weights}
+
+    return run_em(
+        heads,
+        {"thetas": thetas, "weights": weights},
+        em_e_step,
+        em_m_step,
+        tol=tol,
+        max_iter=max_iter,
+        record_resp=record_resp,
+        stop=_parameters_repeat if hard else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The estimator
+# ---------------------------------------------------------------------------
+
+
+def _check_whole_number(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number, at least {minimum}; got {value!r}.")
+    return int(value)
+
+
+class BinomialMixture(DensityMixin, BaseEstimator):
+    """A mixture of binomials (the "coins" model), fitted by EM with :func:`fit_coins`.
+
+    Each row of ``X`` is a trial: a coin :math:`k` is picked with probability
+    :math:`\\pi_k` and tossed ``n_tosses`` times for each column :math:`j`,
+    with heads probability :math:`\\theta_{kj}`; ``X[i, j]`` counts the heads.
+
+    .. math:: p(x_i) = \\sum_k \\pi_k \\prod_j \\binom{n}{x_{ij}}
+              \\theta_{kj}^{x_{ij}} (1 - \\theta_{kj})^{n - x_{ij}}
+
+    The classic two-coins experiment is one column and ``n_components=2``.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of coins :math:`K`.
+    n_tosses : int, default=10
+        Tosses per trial and column :math:`n`; every ``X[i, j]`` must lie in
+        ``0 .. n_tosses``.
+    learn_weights : bool, default=True
+        Learn the weights :math:`\\pi`; False keeps them at ``weights_init``
+        (equal by default).
+    tol : float, default=1e-6
+        Convergence threshold on the change in average log-likelihood per trial.
+    max_iter : int, default=100
+        Largest number of EM iterations of each run.
+    n_init : int, default=1
+        Number of starts; the run with the highest log-likelihood is kept.
+    thetas_init : array-like of shape (n_components, n_features), optional
+        Starting :math:`\\theta`. By default each start draws random
+        responsibilities and takes an M-step from them.
+    weights_init : array-like of shape (n_components,), optional
+        Starting (or, without ``learn_weights``, fixed) weights; equal by default.
+    random_state : int, RandomState or None, default=None
+        Seed for the random starts.
+
+    Attributes
+    ----------
+    thetas_ : ndarray of shape (n_components, n_features)
+        Heads probabilities :math:`\\theta_{kj}`.
+    weights_ : ndarray of shape (n_components,)
+        Coin weights :math:`\\pi_k`.
+    converged_ : bool
+        Whether the best run converged.
+    n_iter_ : int
+        EM iterations of the best run.
+    lower_bound_ : float
+        Average log-likelihood per trial of the best run at its final
+        parameters (EM's lower bound is tight there).
+    history_ : emlab.em.History
+        Every iteration of the best run.
+    n_features_in_ : int
+        Number of columns seen in :meth:`fit`.
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        n_tosses=10,
+        learn_weights=True,
+        tol=1e-6,
+        max_iter=100,
+        n_init=1,
+        thetas_init=None,
+        weights_init=None,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.n_tosses = n_tosses
+        self.learn_weights = learn_weights
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.thetas_init = thetas_init
+        self.weights_init = weights_init
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X holds whole, non-negative counts: the common checks then feed such data.
+        tags.input_tags.categorical = True
+        tags.input_tags.positive_only = True
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def _check_X(self, X, *, reset):
+        X = validate_data(self, X, dtype=np.float64, reset=reset)
+        n_tosses = _check_whole_number(self.n_tosses, "n_tosses", 1)
+        if np.any(X < 0):
+            raise ValueError(
+                f"Negative values in data passed to {type(self).__name__}: X holds heads "
+                f"counts, which must lie between 0 and n_tosses={n_tosses}."
+            )
+        X, _ = check_counts(X, n_tosses, name="X")
+        return X, n_tosses
+
+    def _check_params(self, X):
+        n_samples, n_features = X.shape
+        n_components = _check_whole_number(self.n_components, "n_components", 1)
+        if n_samples < n_components:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_components={n_components}: "
+                "each coin needs at least one trial."
+            )
+        _check_whole_number(self.max_iter, "max_iter", 1)
+        _check_whole_number(self.n_init, "n_init", 1)
+        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}.")
+        thetas_init = None
+        if self.thetas_init is not None:
+            thetas_init = check_probabilities(self.thetas_init, name="thetas_init")
+            if thetas_init.shape != (n_components, n_features):
+                raise ValueError(
+                    f"thetas_init must have shape (n_components, n_features) = "
+                    f"({n_components}, {n_features}), got {thetas_init.shape}."
+                )
+        weights_init = np.full(n_components, 1.0 / n_components)
+        if self.weights_init is not None:
+            weights_init = check_weights(self.weights_init, n_components, name="weights_init")
+        return thetas_init, weights_init
+
+    def fit(self, X, y=None):
+        """Fit by EM from ``n_init`` starts and keep the highest log-likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_features)
+            Heads counts, whole numbers in ``0 .. n_tosses``.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X, n_tosses = self._check_X(X, reset=True)
+        thetas_init, weights_init = self._check_params(X)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(1 if thetas_init is not None else self.n_init):
+            start = thetas_init
+            if start is None:
+                random_resp = rng.uniform(size=(X.shape[0], self.n_components))
+                random_resp /= random_resp.sum(axis=1, keepdims=True)
+                start, _ = m_step(X, n_tosses, random_resp, learn_weights=False)
+            result = fit_coins(
+                X,
+                n_tosses,
+                start,
+                weights_init,
+                learn_weights=self.learn_weights,
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+            if best is None or result.log_likelihood > best.log_likelihood:
+                best = result
+        if not best.converged:
+            warnings.warn(
+                f"EM did not converge in max_iter={self.max_iter} iterations; "
+                "raise max_iter or tol, or try other starts.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.thetas_ = best.params["thetas"]
+        self.weights_ = best.params["weights"]
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.log_likelihood / X.shape[0]
+        self.history_ = best.history
+        return self
+
+    def _log_joint(self, X):
+        check_is_fitted(self)
+        X, n_tosses = self._check_X(X, reset=False)
+        with np.errstate(divide="ignore"):
+            return np.log(self.weights_) + log_pmf(X, n_tosses, self.thetas_)
+
+    def score_samples(self, X):
+        """Log-likelihood of each trial, :math:`\\log p(x_i)`.
+
+        Returns
+        -------
+        ndarray of shape (n_trials,)
+        """
+        return logsumexp(self._log_joint(X), axis=1)
+
+    def score(self, X, y=None):
+        """Average log-likelihood per trial, :math:`\\frac{1}{N} \\sum_i \\log p(x_i)`."""
+        return float(self.score_samples(X).mean())
+
+    def predict_proba(self, X):
+        """Responsibilities :math:`r_{ik} = p(z_i = k \\mid x_i)`.
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_components)
+        """
+        log_joint = self._log_joint(X)
+        return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """The likelier coin of each trial, :math:`\\arg\\max_k r_{ik}`."""
+        return self._log_joint(X).argmax(axis=1)
+
+    def fit_predict(self, X, y=None):
+        """Fit, then :meth:`predict` the training trials."""
+        return self.fit(X).predict(X)

@@ -1,0 +1,596 @@
+"""Every data set of the EM Lab lessons, from fixed seeds.
+
+Two kinds of data live here:
+
+* **Synthetic** data drawn from a model whose parameters are written down, so
+  that a lesson can compare what EM recovers with the truth. Every generator
+  takes ``random_state`` (an ``int`` seed, fixed by default, or a
+  :class:`numpy.random.Generator`) and returns bit-identical arrays for the
+  same seed.
+* **Real** data shipped with the package as small CSV files in
+  ``emlab/data/`` (read with :mod:`importlib.resources`, never downloaded):
+  the Old Faithful eruptions (:func:`old_faithful`) and the two-coin experiment
+  of Do & Batzoglou (:func:`do_batzoglou`). Each file has a Markdown note
+  beside it with its source, citation and licence.
+
+=======================  ======  ==============================================
+function                 lesson  what
+=======================  ======  ==============================================
+:func:`heights`          1       one Gaussian: adult heights in cm
+:func:`heights_by_sex`   2       two Gaussians with a hidden label (sex)
+:func:`blobs`            3       three 2-D clusters (k-means)
+:func:`coin_trials`      4       the two-coin (binomial mixture) experiment
+:func:`do_batzoglou`     4       the five trials of Do & Batzoglou (2008)
+:func:`three_gaussians`  5       a 1-D mixture of three Gaussians
+:func:`old_faithful`     5       Old Faithful eruptions (Bishop, PRML ch. 9)
+:func:`house_prices`     5       prices and floor areas by hidden neighbourhood
+=======================  ======  ==============================================
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import numbers
+from importlib import resources
+from typing import NamedTuple
+
+import numpy as np
+
+from emlab.validation import check_positive, check_probabilities
+
+__all__ = [
+    "BLOB_CENTERS",
+    "HEIGHTS_BY_SEX",
+    "HOUSE_PRICE_NEIGHBOURHOODS",
+    "THREE_GAUSSIANS",
+    "CoinTrials",
+    "DoBatzoglou",
+    "HousePrices",
+    "OldFaithful",
+    "blobs",
+    "coin_trials",
+    "do_batzoglou",
+    "heights",
+    "heights_by_sex",
+    "house_prices",
+    "old_faithful",
+    "three_gaussians",
+]
+
+#: Parameters of :func:`heights_by_sex`: label -> (name, mean in cm, sd in cm).
+#: Round, realistic values for adults, not estimates from a particular survey.
+HEIGHTS_BY_SEX = {
+    0: ("female", 163.0, 7.0),
+    1: ("male", 177.0, 7.0),
+}
+
+#: Cluster centres of :func:`blobs`, one row per cluster.
+BLOB_CENTERS = np.array([[-4.0, -2.0], [0.0, 4.0], [4.5, -1.0]])
+
+#: Parameters of :func:`three_gaussians`: (mean, standard deviation) per component.
+THREE_GAUSSIANS = ((-10.0, 3.0), (30.0, 7.0), (3.0, 5.0))
+
+#: Parameters of :func:`house_prices`, one entry per (fictional) neighbourhood:
+#: share of the houses, mean floor area (m²), its sd, mean price (thousands),
+#: its sd, and the correlation between floor area and price.
+HOUSE_PRICE_NEIGHBOURHOODS = {
+    "Riverside": dict(share=0.30, area=70.0, area_sd=12.0, price=250.0, price_sd=40.0, corr=0.7),
+    "Old Town": dict(share=0.20, area=95.0, area_sd=15.0, price=480.0, price_sd=70.0, corr=0.6),
+    "Meadowbrook": dict(share=0.25, area=125.0, area_sd=20.0, price=340.0, price_sd=45.0, corr=0.6),
+    "Hillcrest": dict(share=0.25, area=160.0, area_sd=25.0, price=640.0, price_sd=90.0, corr=0.75),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_generator(random_state) -> np.random.Generator:
+    """Turn ``random_state`` into a :class:`numpy.random.Generator`.
+
+    An ``int`` seeds a fresh PCG64 generator (so the same seed gives the same
+    numbers); a ``Generator`` is used as is (its state advances); ``None``
+    gives an unseeded generator, different at every call.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or (
+        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    ):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state must be an int seed, a numpy.random.Generator or None, got {random_state!r}."
+    )
+
+
+def _check_count(value, *, name: str, minimum: int = 1) -> int:
+    """Check that ``value`` is a whole number ``>= minimum`` and return it as int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a whole number, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def _check_finite(value, *, name: str) -> float:
+    """Check that ``value`` is one finite number and return it as float."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}.") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    return number
+
+
+def _split_counts(n: int, shares: np.ndarray) -> np.ndarray:
+    """Split ``n`` into whole counts proportional to ``shares`` (largest remainder)."""
+    exact = n * np.asarray(shares, dtype=np.float64)
+    counts = np.floor(exact).astype(np.int64)
+    remainder_order = np.argsort(-(exact - counts), kind="stable")
+    counts[remainder_order[: n - counts.sum()]] += 1
+    return counts
+
+
+def _shuffled_labels(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Labels ``k`` repeated ``counts[k]`` times, in a random order."""
+    return rng.permutation(np.repeat(np.arange(len(counts)), counts))
+
+
+def _gaussian_mixture_1d(
+    means: np.ndarray, sds: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw exactly ``counts[k]`` points from :math:`N(\\mu_k, \\sigma_k^2)`, shuffled."""
+    labels = _shuffled_labels(counts, rng)
+    x = means[labels] + sds[labels] * rng.standard_normal(labels.size)
+    return x, labels
+
+
+# --------------------------------------------------------------------------- lesson 1
+
+
+def heights(n: int = 1000, mean: float = 170.0, sd: float = 10.0, random_state=0) -> np.ndarray:
+    """Adult heights in cm, drawn from one Gaussian (lesson 1).
+
+    .. math:: x_i \\sim \\mathcal{N}(\\mu, \\sigma^2), \\quad i = 1, \\dots, n.
+
+    Parameters
+    ----------
+    n : int, default=1000
+        Number of people.
+    mean : float, default=170.0
+        :math:`\\mu`, the mean height in cm.
+    sd : float, default=10.0
+        :math:`\\sigma`, the standard deviation in cm.
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator; the same int gives the same heights.
+
+    Returns
+    -------
+    heights : ndarray of shape (n,)
+    """
+    n = _check_count(n, name="n")
+    mean = float(_check_finite(mean, name="mean"))
+    sd = float(check_positive(sd, name="sd"))
+    rng = _as_generator(random_state)
+    return mean + sd * rng.standard_normal(n)
+
+
+# --------------------------------------------------------------------------- lesson 2
+
+
+def heights_by_sex(n: int = 1000, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """Adult heights of women and men, with the sex as a hidden label (lesson 2).
+
+    A two-component Gaussian mixture with equal weights:
+
+    .. math::
+
+        z_i \\in \\{0, 1\\}, \\qquad x_i \\mid z_i = k \\sim \\mathcal{N}(\\mu_k, \\sigma_k^2),
+
+    with women (``z = 0``) :math:`\\mu_0 = 163` cm, :math:`\\sigma_0 = 7` cm and men
+    (``z = 1``) :math:`\\mu_1 = 177` cm, :math:`\\sigma_1 = 7` cm (see
+    :data:`HEIGHTS_BY_SEX`). Exactly ``n // 2`` women and ``n - n // 2`` men are
+    drawn, in random order.
+
+    The means are :math:`2\\sigma` apart, the boundary at which an equal mixture of
+    two Gaussians stops being bimodal: the histogram shows one broad, flat-topped
+    hump, yet EM can still separate the two groups.
+
+    Parameters
+    ----------
+    n : int, default=1000
+        Number of people (at least 2).
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    heights : ndarray of shape (n,)
+        Heights in cm.
+    sex : ndarray of shape (n,), int
+        0 for women, 1 for men (the latent variable EM does not see).
+    """
+    n = _check_count(n, name="n", minimum=2)
+    rng = _as_generator(random_state)
+    means = np.array([HEIGHTS_BY_SEX[k][1] for k in (0, 1)])
+    sds = np.array([HEIGHTS_BY_SEX[k][2] for k in (0, 1)])
+    counts = np.array([n // 2, n - n // 2])
+    return _gaussian_mixture_1d(means, sds, counts, rng)
+
+
+# --------------------------------------------------------------------------- lesson 3
+
+
+def blobs(
+    n_per_cluster: int = 200, cluster_std: float = 1.0, random_state=0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Three round 2-D clusters of equal size, for k-means (lesson 3).
+
+    Made with :func:`sklearn.datasets.make_blobs`: cluster :math:`k` holds
+    ``n_per_cluster`` points :math:`x_i \\sim \\mathcal{N}(c_k, s^2 I_2)` around the
+    centres :data:`BLOB_CENTERS`, shuffled.
+
+    Parameters
+    ----------
+    n_per_cluster : int, default=200
+        Points per cluster (600 in all by default).
+    cluster_std : float, default=1.0
+        :math:`s`, the standard deviation of each coordinate.
+    random_state : int, numpy.random.Generator or None, default=0
+        An int is passed to ``make_blobs`` unchanged; a generator first draws an
+        int seed for it.
+
+    Returns
+    -------
+    X : ndarray of shape (3 * n_per_cluster, 2)
+    y : ndarray of shape (3 * n_per_cluster,), int
+        The cluster of each point, 0, 1 or 2.
+    """
+    from sklearn.datasets import make_blobs
+
+    n_per_cluster = _check_count(n_per_cluster, name="n_per_cluster")
+    cluster_std = float(check_positive(cluster_std, name="cluster_std"))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        seed = int(random_state)
+    else:
+        seed = int(_as_generator(random_state).integers(2**32))
+    X, y = make_blobs(
+        n_samples=[n_per_cluster] * len(BLOB_CENTERS),
+        centers=BLOB_CENTERS,
+        cluster_std=cluster_std,
+        random_state=seed,
+    )
+    return X, y.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- lesson 4
+
+
+class CoinTrials(NamedTuple):
+    """What :func:`coin_trials` returns.
+
+    Attributes
+    ----------
+    heads : ndarray of shape (n_trials,), int
+        Number of heads in each trial, ``tosses.sum(axis=1)``.
+    coins : ndarray of shape (n_trials,), int
+        The coin used in each trial, an index into ``thetas`` (hidden from EM).
+    tosses : ndarray of shape (n_trials, n_tosses), int
+        Every toss, 1 for heads and 0 for tails.
+    n_tosses : int
+        Tosses per trial.
+    thetas : ndarray of shape (n_coins,)
+        The true probability of heads of each coin.
+    """
+
+    heads: np.ndarray
+    coins: np.ndarray
+    tosses: np.ndarray
+    n_tosses: int
+    thetas: np.ndarray
+
+
+def coin_trials(
+    thetas=(0.6, 0.2), n_trials: int = 500, n_tosses: int = 10, random_state=0
+) -> CoinTrials:
+    """The two-coin experiment: pick a coin at random, toss it ``n_tosses`` times (lesson 4).
+
+    For each trial :math:`i`, a coin is chosen uniformly,
+    :math:`z_i \\sim \\mathrm{Uniform}\\{0, \\dots, K-1\\}`, and tossed
+    :math:`m` times: :math:`x_{ij} \\mid z_i \\sim \\mathrm{Bernoulli}(\\theta_{z_i})`,
+    so the number of heads :math:`h_i = \\sum_j x_{ij}` is
+    :math:`\\mathrm{Binomial}(m, \\theta_{z_i})`.
+
+    Parameters
+    ----------
+    thetas : sequence of float, default=(0.6, 0.2)
+        :math:`\\theta_k`, the probability of heads of each coin.
+    n_trials : int, default=500
+        Number of trials.
+    n_tosses : int, default=10
+        :math:`m`, tosses per trial.
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    CoinTrials
+        ``(heads, coins, tosses, n_tosses, thetas)``.
+    """
+    thetas = check_probabilities(thetas, name="thetas", ndim=1)
+    n_trials = _check_count(n_trials, name="n_trials")
+    n_tosses = _check_count(n_tosses, name="n_tosses")
+    rng = _as_generator(random_state)
+    coins = rng.integers(0, thetas.size, size=n_trials)
+    tosses = (rng.random((n_trials, n_tosses)) < thetas[coins, None]).astype(np.int64)
+    return CoinTrials(
+        heads=tosses.sum(axis=1), coins=coins, tosses=tosses, n_tosses=n_tosses, thetas=thetas
+    )
+
+
+class DoBatzoglou(NamedTuple):
+    """What :func:`do_batzoglou` returns.
+
+    Attributes
+    ----------
+    sequences : tuple of str
+        The tosses of each trial as text, e.g. ``"HTTTHHTHTH"``.
+    tosses : ndarray of shape (5, 10), int
+        The same tosses, 1 for heads and 0 for tails.
+    heads : ndarray of shape (5,), int
+        Heads per trial: 5, 9, 8, 4, 7.
+    n_tosses : int
+        Tosses per trial, 10.
+    coins : ndarray of shape (5,), str
+        The coin of each trial: ``B, A, A, B, A``.
+    coin_index : ndarray of shape (5,), int
+        The same as indices, 0 for coin A and 1 for coin B.
+    """
+
+    sequences: tuple
+    tosses: np.ndarray
+    heads: np.ndarray
+    n_tosses: int
+    coins: np.ndarray
+    coin_index: np.ndarray
+
+
+def _read_data_file(filename: str) -> str:
+    return (resources.files("emlab") / "data" / filename).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _do_batzoglou_table() -> tuple:
+    lines = _read_data_file("do_batzoglou.csv").strip().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    return tuple((row["coin"], row["tosses"], int(row["heads"])) for row in rows)
+
+
+def do_batzoglou() -> DoBatzoglou:
+    """The five ten-toss trials of Do & Batzoglou (2008), figure 1 (lesson 4).
+
+    ====== ===========  ====  =====
+    trial  tosses       coin  heads
+    ====== ===========  ====  =====
+    1      HTTTHHTHTH   B     5
+    2      HHHHTHHHHH   A     9
+    3      HTHHHHHTHH   A     8
+    4      HTHTTTHHTT   B     4
+    5      THHHTHHHTH   A     7
+    ====== ===========  ====  =====
+
+    With the coins known, the maximum likelihood estimates are
+    :math:`\\hat\\theta_A = 24/30 = 0.80` and :math:`\\hat\\theta_B = 9/20 = 0.45`.
+
+    Read from ``emlab/data/do_batzoglou.csv``; see ``emlab/data/do_batzoglou.md``.
+
+    References
+    ----------
+    Do, C. B. and Batzoglou, S. (2008). What is the expectation maximization
+    algorithm? *Nature Biotechnology* 26, 897–899. doi:10.1038/nbt1406.
+
+    Returns
+    -------
+    DoBatzoglou
+        ``(sequences, tosses, heads, n_tosses, coins, coin_index)``.
+    """
+    table = _do_batzoglou_table()
+    sequences = tuple(sequence for _, sequence, _ in table)
+    tosses = np.array([[1 if toss == "H" else 0 for toss in seq] for seq in sequences])
+    heads = tosses.sum(axis=1)
+    stated_heads = np.array([count for _, _, count in table])
+    if not np.array_equal(heads, stated_heads):  # guards the shipped file
+        raise RuntimeError("do_batzoglou.csv is corrupt: heads do not match the tosses.")
+    coins = np.array([coin for coin, _, _ in table])
+    return DoBatzoglou(
+        sequences=sequences,
+        tosses=tosses,
+        heads=heads,
+        n_tosses=int(tosses.shape[1]),
+        coins=coins,
+        coin_index=(coins == "B").astype(np.int64),
+    )
+
+
+# --------------------------------------------------------------------------- lesson 5
+
+
+def three_gaussians(n_per_component: int = 1000, random_state=0) -> tuple[np.ndarray, np.ndarray]:
+    """A 1-D mixture of three Gaussians of equal size (lesson 5).
+
+    Exactly ``n_per_component`` points from each of
+    :math:`\\mathcal{N}(-10, 3^2)`, :math:`\\mathcal{N}(30, 7^2)` and
+    :math:`\\mathcal{N}(3, 5^2)` (:data:`THREE_GAUSSIANS`), shuffled: 3000 points
+    by default, mixing weights :math:`1/3` each. The first and third components
+    overlap; the second stands apart.
+
+    Parameters
+    ----------
+    n_per_component : int, default=1000
+        Points per component.
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    x : ndarray of shape (3 * n_per_component,)
+    labels : ndarray of shape (3 * n_per_component,), int
+        The component of each point, 0, 1 or 2 in the order above.
+    """
+    n_per_component = _check_count(n_per_component, name="n_per_component")
+    rng = _as_generator(random_state)
+    means, sds = np.array(THREE_GAUSSIANS).T
+    counts = np.full(len(THREE_GAUSSIANS), n_per_component)
+    return _gaussian_mixture_1d(means, sds, counts, rng)
+
+
+class HousePrices(NamedTuple):
+    """What :func:`house_prices` returns.
+
+    Attributes
+    ----------
+    floor_area : ndarray of shape (n,)
+        Floor area in m².
+    price : ndarray of shape (n,)
+        Price in thousands (of any currency).
+    neighbourhood : ndarray of shape (n,), int
+        The hidden neighbourhood of each house, an index into ``names``.
+    names : tuple of str
+        Neighbourhood names, in the order of :data:`HOUSE_PRICE_NEIGHBOURHOODS`.
+    """
+
+    floor_area: np.ndarray
+    price: np.ndarray
+    neighbourhood: np.ndarray
+    names: tuple
+
+    @property
+    def X(self) -> np.ndarray:
+        """The 2-D data, columns ``(floor_area, price)``, shape (n, 2)."""
+        return np.column_stack([self.floor_area, self.price])
+
+
+def house_prices(n: int = 400, random_state=0) -> HousePrices:
+    """House prices and floor areas from four hidden neighbourhoods (synthetic; lesson 5).
+
+    Each neighbourhood :math:`k` (see :data:`HOUSE_PRICE_NEIGHBOURHOODS`) holds a
+    fixed share :math:`\\pi_k` of the ``n`` houses, and a house's
+    (floor area, price) is drawn from a correlated 2-D Gaussian,
+
+    .. math::
+
+        \\begin{pmatrix} a_i \\\\ p_i \\end{pmatrix} \\Big| z_i = k \\sim
+        \\mathcal{N}\\left(
+        \\begin{pmatrix} \\mu^a_k \\\\ \\mu^p_k \\end{pmatrix},
+        \\begin{pmatrix} (\\sigma^a_k)^2 & \\rho_k \\sigma^a_k \\sigma^p_k \\\\
+        \\rho_k \\sigma^a_k \\sigma^p_k & (\\sigma^p_k)^2 \\end{pmatrix}
+        \\right),
+
+    bigger houses costing more within each neighbourhood (:math:`\\rho_k > 0`).
+    The counts are :math:`\\pi_k n` rounded to whole houses; rows are shuffled.
+
+    ==============  =====  =============  ==================  ====
+    neighbourhood   share  area (m²)      price (thousands)   corr
+    ==============  =====  =============  ==================  ====
+    Riverside       0.30   70 ± 12        250 ± 40            0.70
+    Old Town        0.20   95 ± 15        480 ± 70            0.60
+    Meadowbrook     0.25   125 ± 20       340 ± 45            0.60
+    Hillcrest       0.25   160 ± 25       640 ± 90            0.75
+    ==============  =====  =============  ==================  ====
+
+    The data are **synthetic** on purpose: the neighbourhoods are known, so a
+    lesson can check that EM recovers them; the clusters are elongated and of
+    different sizes, where a full-covariance Gaussian mixture beats k-means;
+    the prices alone (1-D) overlap while area and price together (2-D) separate
+    better; and nothing has to be downloaded or licensed. The names and numbers
+    are made up and describe no real town.
+
+    Parameters
+    ----------
+    n : int, default=400
+        Number of houses (at least 4).
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    HousePrices
+        ``(floor_area, price, neighbourhood, names)``; ``.X`` stacks the first two.
+    """
+    n = _check_count(n, name="n", minimum=len(HOUSE_PRICE_NEIGHBOURHOODS))
+    rng = _as_generator(random_state)
+    names = tuple(HOUSE_PRICE_NEIGHBOURHOODS)
+    spec = [HOUSE_PRICE_NEIGHBOURHOODS[name] for name in names]
+    shares = np.array([s["share"] for s in spec])
+    means = np.array([[s["area"], s["price"]] for s in spec])
+    sds = np.array([[s["area_sd"], s["price_sd"]] for s in spec])
+    corrs = np.array([s["corr"] for s in spec])
+    # Cholesky factor of [[sa², ρ sa sp], [ρ sa sp, sp²]] is [[sa, 0], [ρ sp, sqrt(1-ρ²) sp]].
+    labels = _shuffled_labels(_split_counts(n, shares), rng)
+    z = rng.standard_normal((n, 2))
+    sa, sp, rho = sds[labels, 0], sds[labels, 1], corrs[labels]
+    floor_area = means[labels, 0] + sa * z[:, 0]
+    price = means[labels, 1] + sp * (rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1])
+    return HousePrices(floor_area=floor_area, price=price, neighbourhood=labels, names=names)
+
+
+class OldFaithful(NamedTuple):
+    """What :func:`old_faithful` returns; unpacks as ``X, feature_names``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (272, 2)
+        Columns ``eruptions`` and ``waiting``, in minutes (or standardized).
+    feature_names : tuple of str
+        ``("eruptions", "waiting")``.
+    """
+
+    X: np.ndarray
+    feature_names: tuple
+
+
+@functools.cache
+def _old_faithful_table() -> tuple[np.ndarray, tuple]:
+    text = _read_data_file("old_faithful.csv")
+    header = tuple(text.split("\n", 1)[0].strip().split(","))
+    X = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=np.float64)
+    X.flags.writeable = False
+    return X, header
+
+
+def old_faithful(standardize: bool = False) -> OldFaithful:
+    """Eruptions of the Old Faithful geyser: 272 rows, (eruptions, waiting) in minutes.
+
+    R's ``datasets::faithful`` (Härdle 1991; Azzalini & Bowman 1990), the data
+    Bishop fits with a two-component Gaussian mixture in *Pattern Recognition
+    and Machine Learning*, chapter 9 (figure 9.8). Column 0 is the eruption
+    duration, column 1 the waiting time to the next eruption. Means are
+    3.487783 and 70.89706 minutes. Read from ``emlab/data/old_faithful.csv``;
+    see ``emlab/data/old_faithful.md`` for source and licence.
+
+    Parameters
+    ----------
+    standardize : bool, default=False
+        If True, return :math:`(x_{ij} - \\bar x_j) / s_j` with :math:`s_j` the
+        population standard deviation (``ddof=0``), so each column has zero mean
+        and unit variance, as in Bishop's figure.
+
+    Returns
+    -------
+    OldFaithful
+        ``(X, feature_names)``; ``X`` is a new array of shape (272, 2).
+
+    References
+    ----------
+    Härdle, W. (1991). *Smoothing Techniques with Implementation in S*. Springer.
+    Azzalini, A. and Bowman, A. W. (1990). A look at some data on the Old
+    Faithful geyser. *Applied Statistics* 39, 357–365.
+    Bishop, C. M. (2006). *Pattern Recognition and Machine Learning*. Springer.
+    """
+    X, header = _old_faithful_table()
+    X = np.array(X, copy=True)
+    if standardize:
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return OldFaithful(X=X, feature_names=header)

@@ -1,0 +1,226 @@
+"""The instructor's workflow: student editions and grading, built on otter-grader.
+
+The lesson notebooks in ``notebooks/`` are the instructor's edition: they hold
+each exercise's solution and its tests in otter-grader's notebook format
+(raw cells ``# BEGIN QUESTION``, ``# BEGIN SOLUTION``, ``# BEGIN TESTS``...).
+This module wraps two otter commands:
+
+``python -m emlab.instructor student``
+    runs ``otter assign`` on every lesson and writes the student editions to
+    ``student/`` (solutions replaced by ``...`` stubs, hidden tests removed) and
+    the graders, which do hold the hidden tests, to ``autograder/``.
+``python -m emlab.instructor grade SUBMISSIONS``
+    runs ``otter run`` on every submitted notebook below ``SUBMISSIONS`` (any
+    layout: ``alice/03-kmeans.ipynb`` or ``alice-03-kmeans.ipynb``) and writes one
+    row per submission and one column per exercise to ``scores.csv``.
+
+``otter grade`` would run each submission in a Docker container; ``otter run``,
+used here, runs it in the current Python environment, so grade on a machine
+(or account) where running students' code is acceptable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["grade_submissions", "is_assignment", "main", "make_student_editions"]
+
+CONFIG_MARKER = "# ASSIGNMENT CONFIG"
+INIT_PATTERN = re.compile(r"otter\.Notebook\(\s*[\"']([^\"']+\.ipynb)[\"']\s*\)")
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def is_assignment(path: Path) -> bool:
+    """Whether a notebook is in otter's assignment format (has an ``# ASSIGNMENT CONFIG`` cell)."""
+    return any(
+        cell["cell_type"] == "raw" and _source(cell).lstrip().startswith(CONFIG_MARKER)
+        for cell in _cells(path)
+    )
+
+
+def _otter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "otter", *args], cwd=cwd, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"otter {' '.join(args)} failed (exit {result.returncode}):\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def make_student_editions(
+    notebooks: list[Path], student_dir: Path, autograder_dir: Path, *, run_tests: bool = True
+) -> list[Path]:
+    """Write the student edition and the grader of each assignment notebook.
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        Instructor notebooks; those without an ``# ASSIGNMENT CONFIG`` cell are skipped.
+    student_dir : Path
+        Receives ``NN-topic.ipynb`` for each assignment: the notebook to hand out.
+    autograder_dir : Path
+        Receives ``NN-topic.zip`` (otter's grader, hidden tests included) and
+        ``NN-topic.ipynb`` (the solved notebook otter checked its tests on).
+        Keep this folder away from students.
+    run_tests : bool
+        Let ``otter assign`` run every test on the solutions first (it fails if one does not pass).
+
+    Returns
+    -------
+    list of Path
+        The student notebooks written.
+    """
+    student_dir, autograder_dir = Path(student_dir), Path(autograder_dir)
+    student_dir.mkdir(parents=True, exist_ok=True)
+    autograder_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for notebook in map(Path, notebooks):
+        if not is_assignment(notebook):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            dist = Path(tmp) / "dist"
+            args = ["assign", "--no-pdfs", str(notebook.resolve()), str(dist)]
+            if not run_tests:
+                args.insert(1, "--no-run-tests")
+            _otter(*args)
+            _title_first(dist / "student" / notebook.name, student_dir / notebook.name)
+            (zip_path,) = (dist / "autograder").glob("*.zip")
+            shutil.copy(zip_path, autograder_dir / f"{notebook.stem}.zip")
+            shutil.copy(dist / "autograder" / notebook.name, autograder_dir / notebook.name)
+        written.append(student_dir / notebook.name)
+    return written
+
+
+def _title_first(source: Path, target: Path) -> None:
+    """Copy a student notebook, moving otter's set-up cell below the lesson's title cell."""
+    notebook = json.loads(Path(source).read_text(encoding="utf-8"))
+    cells = notebook["cells"]
+    if (
+        len(cells) > 1
+        and INIT_PATTERN.search(_source(cells[0]))
+        and cells[1]["cell_type"] == "markdown"
+    ):
+        cells[0], cells[1] = cells[1], cells[0]
+    Path(target).write_text(
+        json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+@dataclass
+class Submission:
+    """One submitted notebook: who sent it and which lesson it is."""
+
+    path: Path
+    student: str
+    lesson: str
+
+
+def find_submissions(folder: Path) -> list[Submission]:
+    """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(folder.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        lessons = {
+            m.group(1) for cell in _cells(path) for m in INIT_PATTERN.finditer(_source(cell))
+        }
+        if len(lessons) != 1:
+            print(f"skipping {path}: not a student edition (no otter.Notebook(...) cell)")
+            continue
+        lesson = Path(lessons.pop()).stem
+        student = str(path.relative_to(folder).with_suffix(""))
+        student = student.replace(lesson, "").strip("-_/ ") or path.stem
+        found.append(Submission(path, student, lesson))
+    return found
+
+
+def grade_submissions(folder: Path, autograder_dir: Path, output_csv: Path) -> list[dict]:
+    """Grade every submission below ``folder`` and write a per-exercise score table.
+
+    Each row holds ``student``, ``lesson``, one column ``qN`` per auto-graded
+    exercise (points scored), ``total`` and ``possible``. Exercises graded by
+    hand (written answers) are not in the table.
+    """
+    rows, columns = [], []
+    for submission in find_submissions(folder):
+        grader = Path(autograder_dir) / f"{submission.lesson}.zip"
+        if not grader.exists():
+            raise FileNotFoundError(
+                f"no grader for {submission.lesson} in {autograder_dir}; run `make student` first"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            _otter("run", "--no-logo", "-a", str(grader), "-o", tmp, str(submission.path.resolve()))
+            results = json.loads((Path(tmp) / "results.json").read_text())
+        row = {"student": submission.student, "lesson": submission.lesson}
+        total = possible = 0.0
+        for test in results["tests"]:
+            if test.get("max_score") is None:  # otter's summary of public tests, not a question
+                continue
+            row[test["name"]] = test["score"]
+            total += test["score"]
+            possible += test["max_score"]
+            if test["name"] not in columns:
+                columns.append(test["name"])
+        row["total"], row["possible"] = total, possible
+        rows.append(row)
+    output_csv = Path(output_csv)
+    output_csv.parent.mkdir(parents=True, exist_ok=True)
+    with output_csv.open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["student", "lesson", *columns, "total", "possible"], restval=""
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m emlab.instructor", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    student = commands.add_parser("student", help="write student editions and graders")
+    student.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    student.add_argument("--out", type=Path, default=Path("student"))
+    student.add_argument("--autograder", type=Path, default=Path("autograder"))
+    grade = commands.add_parser("grade", help="grade a folder of submitted notebooks")
+    grade.add_argument("submissions", type=Path)
+    grade.add_argument("--autograder", type=Path, default=Path("autograder"))
+    grade.add_argument("--out", type=Path, default=Path("scores.csv"))
+    args = parser.parse_args(argv)
+
+    if args.command == "student":
+        notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9][0-9]-*.ipynb"))
+        written = make_student_editions(notebooks, args.out, args.autograder)
+        for path in written:
+            print(f"wrote {path}")
+        print(f"{len(written)} student notebooks in {args.out}/, graders in {args.autograder}/")
+    else:
+        rows = grade_submissions(args.submissions, args.autograder, args.out)
+        print(f"graded {len(rows)} submissions; scores in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,775 @@
+"""Figures for the EM Lab lessons, in one consistent, colour-blind-safe style.
+
+Every function
+
+* takes ``ax=None`` and draws on a new figure when it is ``None``;
+* returns the :class:`~matplotlib.axes.Axes` it drew on (or an array of them);
+* sets a title and axis labels, which the ``title=``, ``xlabel=`` and
+  ``ylabel=`` arguments override;
+* never calls :func:`matplotlib.pyplot.show`: a notebook shows the figure
+  itself, a script calls ``plt.show()`` or ``fig.savefig``.
+
+Component :math:`k` is always drawn in ``COLORS[k]``, a palette of Okabe & Ito
+(2008) that stays distinguishable under the common forms of colour blindness.
+Call :func:`use_style` once at the top of a notebook for the shared figure size,
+resolution and grid. ``import emlab`` does not import this module (nor
+matplotlib); ``from emlab import plots`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
+from scipy.stats import norm
+
+from emlab.mle import gaussian_log_likelihood, gaussian_mle
+from emlab.validation import check_data, check_positive, check_resp, check_weights
+
+__all__ = [
+    "COLORS",
+    "OKABE_ITO",
+    "STYLE",
+    "covariance_ellipses",
+    "covariances_to_full",
+    "hist_with_densities",
+    "likelihood_surface",
+    "log_likelihood_curve",
+    "parameter_trajectories",
+    "scatter_clusters",
+    "snapshot_grid",
+    "use_style",
+]
+
+#: The eight colours of Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+
+#: Colour of component ``k`` is ``COLORS[k]``: Okabe–Ito, most contrasting first,
+#: yellow (hard to see on white) and black (kept for totals) last.
+COLORS = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish green"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["reddish purple"],
+    OKABE_ITO["sky blue"],
+    OKABE_ITO["yellow"],
+    OKABE_ITO["black"],
+)
+
+#: Colour of totals (the mixture density) and of markers for maxima.
+TOTAL_COLOR = OKABE_ITO["black"]
+#: Colour of data drawn without a component (histogram bars, unlabelled points).
+DATA_COLOR = "#B0B0B0"
+
+#: The rcParams :func:`use_style` sets.
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "savefig.bbox": "tight",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linestyle": "-",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": "medium",
+    "axes.prop_cycle": mpl.cycler(color=list(COLORS)),
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+}
+
+
+def use_style(**overrides) -> None:
+    """Set matplotlib's rcParams to the EM Lab style (:data:`STYLE`).
+
+    Figures 6.4 x 4 inches at 100 dpi (640 x 400 PNG), a light grid, no top or
+    right spine, and the :data:`COLORS` cycle. Keyword arguments override single
+    rcParams, e.g. ``use_style(**{"figure.dpi": 150})``.
+    """
+    mpl.rcParams.update({**STYLE, **overrides})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _label(ax: Axes, title: str | None, xlabel: str | None, ylabel: str | None) -> Axes:
+    if title is not None:
+        ax.set_title(title)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    return ax
+
+
+def _color(k: int) -> str:
+    return COLORS[k % len(COLORS)]
+
+
+def covariances_to_full(covariances, covariance_type: str, n_components: int) -> np.ndarray:
+    """Expand any of scikit-learn's four covariance storage shapes to (K, D, D).
+
+    ===========  ================  ==============================================
+    type         stored shape      covariance of component :math:`k`
+    ===========  ================  ==============================================
+    full         (K, D, D)         :math:`\\Sigma_k`
+    tied         (D, D)            :math:`\\Sigma` (shared)
+    diag         (K, D)            :math:`\\mathrm{diag}(\\sigma_{k1}^2, \\dots, \\sigma_{kD}^2)`
+    spherical    (K,)              :math:`\\sigma_k^2 I`
+    ===========  ================  ==============================================
+
+    For ``spherical`` the dimension D is taken as 2 (the ellipses' plane).
+    """
+    covariances = np.asarray(covariances, dtype=np.float64)
+    K = n_components
+    expected = {"full": (K, None, None), "tied": (None, None), "diag": (K, None), "spherical": (K,)}
+    if covariance_type not in expected:
+        raise ValueError(
+            f"covariance_type must be one of {sorted(expected)}, got {covariance_type!r}."
+        )
+    shape = expected[covariance_type]
+    if covariances.ndim != len(shape) or any(
+        want is not None and got != want for got, want in zip(covariances.shape, shape, strict=True)
+    ):
+        readable = "(" + ", ".join("D" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(
+            f"covariances for covariance_type={covariance_type!r} must have shape {readable} "
+            f"with K={K} components; got shape {covariances.shape}."
+        )
+    if not np.all(np.isfinite(covariances)):
+        raise ValueError("covariances contain NaN or infinite values.")
+    if covariance_type == "full":
+        full = covariances
+    elif covariance_type == "tied":
+        full = np.broadcast_to(covariances, (K, *covariances.shape))
+    elif covariance_type == "diag":
+        full = covariances[:, :, None] * np.eye(covariances.shape[1])
+    else:
+        full = covariances[:, None, None] * np.eye(2)
+    return np.array(full)
+
+
+# --------------------------------------------------------------------------- 1-D
+
+
+def hist_with_densities(
+    x,
+    weights=None,
+    means=None,
+    sds=None,
+    ax: Axes | None = None,
+    bins: int | str | Sequence[float] = 40,
+    title: str | None = "Histogram and mixture density",
+    xlabel: str | None = "x",
+    ylabel: str | None = "density",
+    labels: Sequence[str] | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Histogram of ``x`` (as a density) with a Gaussian mixture drawn over it.
+
+    Component :math:`k` is drawn as its *weighted* density
+    :math:`\\pi_k\\,\\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)` in ``COLORS[k]``; with more
+    than one component the mixture total
+    :math:`p(x) = \\sum_k \\pi_k\\,\\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)` is drawn in
+    black. The weighted components add up to the total, so the area under
+    each is its share of the data.
+
+    Parameters
+    ----------
+    x : array-like of shape (n,)
+        The data.
+    weights : array-like of shape (K,), optional
+        Mixing weights :math:`\\pi_k`; equal weights by default.
+    means, sds : array-like of shape (K,), optional
+        :math:`\\mu_k` and :math:`\\sigma_k`. Without them only the histogram is drawn.
+    ax : Axes, optional
+    bins : int, str or sequence, default=40
+        Passed to :meth:`~matplotlib.axes.Axes.hist`.
+    title, xlabel, ylabel : str or None
+        ``None`` leaves the current text unchanged.
+    labels : sequence of str, optional
+        Legend label of each component; ``"component k"`` by default.
+    legend : bool, default=True
+        Draw the legend (turn off for small panels).
+
+    Returns
+    -------
+    Axes
+        With ``bins`` bar patches, one line per component and, for K > 1, one
+        line for the total.
+    """
+    x = check_data(x, name="x", ndim=1)
+    ax = _axes(ax)
+    ax.hist(x, bins=bins, density=True, color=DATA_COLOR, edgecolor="white", linewidth=0.5)
+    if (means is None) != (sds is None):
+        raise ValueError("pass both means and sds (one per component), or neither.")
+    if means is not None:
+        means = check_data(np.atleast_1d(means), name="means", ndim=1)
+        sds = check_positive(check_data(np.atleast_1d(sds), name="sds", ndim=1), name="sds")
+        n_components = means.size
+        if sds.size != n_components:
+            raise ValueError(f"sds has {sds.size} entries but means has {n_components}.")
+        if weights is None:
+            weights = np.full(n_components, 1.0 / n_components)
+        weights = check_weights(np.atleast_1d(weights), n_components, name="weights")
+        if labels is not None and len(labels) != n_components:
+            raise ValueError(f"labels has {len(labels)} entries but there are {n_components}.")
+        low = min(x.min(), np.min(means - 3 * sds))
+        high = max(x.max(), np.max(means + 3 * sds))
+        grid = np.linspace(low, high, 500)
+        weighted = weights[:, None] * norm.pdf(grid[None, :], means[:, None], sds[:, None])
+        for k in range(n_components):
+            label = labels[k] if labels is not None else f"component {k + 1}"
+            ax.plot(grid, weighted[k], color=_color(k), linewidth=2, label=label)
+        if n_components > 1:
+            ax.plot(grid, weighted.sum(axis=0), color=TOTAL_COLOR, linewidth=1.5, label="mixture")
+        if legend:
+            ax.legend()
+    return _label(ax, title, xlabel, ylabel)
+
+
+# --------------------------------------------------------------------------- 2-D
+
+
+def scatter_clusters(
+    X,
+    labels=None,
+    resp=None,
+    centroids=None,
+    ax: Axes | None = None,
+    title: str | None = "Clusters",
+    xlabel: str | None = "$x_1$",
+    ylabel: str | None = "$x_2$",
+    names: Sequence[str] | None = None,
+    s: float = 12,
+) -> Axes:
+    """Scatter 2-D points coloured by cluster: hard labels or soft responsibilities.
+
+    * ``labels`` (hard assignment, as k-means): point :math:`i` in
+      ``COLORS[labels[i]]``, one scatter (and legend entry) per cluster.
+    * ``resp`` (soft assignment, as EM): point :math:`i` in the blend
+      :math:`c_i = \\sum_k r_{ik}\\, c_k` of the component colours weighted by its
+      responsibilities, so a point shared between two clusters gets an
+      in-between colour.
+    * neither: all points in grey.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, 2)
+    labels : array-like of shape (n,), int, optional
+        Cluster of each point, 0 to K-1.
+    resp : array-like of shape (n, K), optional
+        Responsibilities, rows summing to 1 (K at most ``len(COLORS)``).
+    centroids : array-like of shape (K, 2), optional
+        Drawn as large crosses in the components' colours.
+    ax : Axes, optional
+    title, xlabel, ylabel : str or None
+    names : sequence of str, optional
+        Legend label of cluster ``k`` is ``names[k]``; ``"cluster k+1"`` by default.
+    s : float, default=12
+        Marker size.
+
+    Returns
+    -------
+    Axes
+        With one collection per cluster (``labels``) or one collection
+        (``resp`` or neither), plus one for the centroids.
+    """
+    X = check_data(X, name="X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"X must have 2 columns to be drawn in the plane, got {X.shape[1]}.")
+    if labels is not None and resp is not None:
+        raise ValueError("pass labels (hard clusters) or resp (soft clusters), not both.")
+    ax = _axes(ax)
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (X.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be {X.shape[0]} whole numbers, one per row of X.")
+        if np.any(labels < 0):
+            raise ValueError("labels must be non-negative cluster indices.")
+        if names is not None and len(names) <= labels.max():
+            raise ValueError(f"names has {len(names)} entries but labels go up to {labels.max()}.")
+        for k in np.unique(labels):
+            mine = labels == k
+            label = names[k] if names is not None else f"cluster {k + 1}"
+            ax.scatter(X[mine, 0], X[mine, 1], s=s, color=_color(int(k)), label=label)
+        ax.legend(markerscale=1.5)
+    elif resp is not None:
+        resp = check_resp(resp, X.shape[0], name="resp")
+        if resp.shape[1] > len(COLORS):
+            raise ValueError(f"resp has {resp.shape[1]} components; at most {len(COLORS)}.")
+        palette = np.array([to_rgb(c) for c in COLORS[: resp.shape[1]]])
+        blended = np.clip(resp @ palette, 0.0, 1.0)
+        ax.scatter(X[:, 0], X[:, 1], s=s, c=blended)
+    else:
+        ax.scatter(X[:, 0], X[:, 1], s=s, color=DATA_COLOR)
+    if centroids is not None:
+        centroids = check_data(centroids, name="centroids", ndim=2)
+        if centroids.shape[1] != 2:
+            raise ValueError(f"centroids must have 2 columns, got {centroids.shape[1]}.")
+        ax.scatter(
+            centroids[:, 0],
+            centroids[:, 1],
+            s=160,
+            marker="X",
+            c=[_color(k) for k in range(centroids.shape[0])],
+            edgecolors=TOTAL_COLOR,
+            linewidths=1.5,
+            zorder=3,
+        )
+    return _label(ax, title, xlabel, ylabel)
+
+
+def covariance_ellipses(
+    means,
+    covariances,
+    covariance_type: str = "full",
+    n_std: float | Sequence[float] = (1, 2, 3),
+    ax: Axes | None = None,
+    title: str | None = "Gaussian components",
+    xlabel: str | None = "$x_1$",
+    ylabel: str | None = "$x_2$",
+    show_means: bool = True,
+) -> Axes:
+    """Draw each 2-D Gaussian component as ellipses at 1, 2 and 3 standard deviations.
+
+    The ellipse at :math:`s` standard deviations is the set of points at
+    Mahalanobis distance :math:`s`,
+    :math:`\\{x : (x - \\mu_k)^\\top \\Sigma_k^{-1} (x - \\mu_k) = s^2\\}`. With the
+    eigendecomposition :math:`\\Sigma_k = \\sum_j \\lambda_j v_j v_j^\\top`, its
+    semi-axes point along :math:`v_j` with lengths :math:`s\\sqrt{\\lambda_j}`.
+
+    Parameters
+    ----------
+    means : array-like of shape (K, 2)
+    covariances : array-like
+        In any of scikit-learn's storage shapes (see
+        :func:`covariances_to_full`): full (K, 2, 2), tied (2, 2), diag (K, 2),
+        spherical (K,).
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    n_std : float or sequence of float, default=(1, 2, 3)
+        The :math:`s` of each ellipse, drawn fainter as :math:`s` grows.
+    ax : Axes, optional
+    title, xlabel, ylabel : str or None
+    show_means : bool, default=True
+        Mark each mean with a cross (one extra collection).
+
+    Returns
+    -------
+    Axes
+        With ``K * len(n_std)`` :class:`~matplotlib.patches.Ellipse` patches.
+    """
+    means = check_data(means, name="means", ndim=2)
+    if means.shape[1] != 2:
+        raise ValueError(
+            f"ellipses are drawn in 2-D: means must have 2 columns, got {means.shape[1]}; "
+            f"select two features first."
+        )
+    n_components = means.shape[0]
+    full = covariances_to_full(covariances, covariance_type, n_components)
+    if full.shape[1:] != (2, 2):
+        raise ValueError(f"covariances must be 2 x 2 per component, got {full.shape[1:]}.")
+    n_std = np.atleast_1d(check_positive(n_std, name="n_std"))
+    eigenvalues, eigenvectors = np.linalg.eigh(full)  # ascending eigenvalues
+    if np.any(eigenvalues < -1e-12 * np.abs(eigenvalues).max(axis=1, keepdims=True)):
+        raise ValueError(
+            "covariances must be positive semi-definite (symmetric, eigenvalues >= 0)."
+        )
+    eigenvalues = np.clip(eigenvalues, 0.0, None)
+    major = eigenvectors[:, :, 1]  # direction of the largest eigenvalue
+    angles = np.degrees(np.arctan2(major[:, 1], major[:, 0]))
+    ax = _axes(ax)
+    for k in range(n_components):
+        for j, s in enumerate(n_std):
+            ax.add_patch(
+                Ellipse(
+                    xy=means[k],
+                    width=2.0 * s * np.sqrt(eigenvalues[k, 1]),
+                    height=2.0 * s * np.sqrt(eigenvalues[k, 0]),
+                    angle=angles[k],
+                    facecolor="none",
+                    edgecolor=_color(k),
+                    linewidth=2.0,
+                    alpha=max(0.25, 1.0 - 0.3 * j),
+                )
+            )
+    if show_means:
+        ax.scatter(
+            means[:, 0], means[:, 1], marker="x", s=60, c=[_color(k) for k in range(n_components)]
+        )
+    ax.autoscale_view()
+    return _label(ax, title, xlabel, ylabel)
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def _snapshot(history, iteration: int):
+    if iteration < 0:
+        return history[iteration]
+    for snapshot in history:
+        if snapshot.iteration == iteration:
+            return snapshot
+    available = [snapshot.iteration for snapshot in history]
+    raise ValueError(
+        f"iteration {iteration} is not in the history (iterations {available[0]} to "
+        f"{available[-1]})."
+    )
+
+
+def snapshot_grid(
+    history,
+    draw: Callable,
+    iterations: Sequence[int] | None = None,
+    ncols: int = 3,
+    axes=None,
+    panel_size: tuple[float, float] = (3.2, 2.8),
+    sharex: bool = True,
+    sharey: bool = True,
+) -> np.ndarray:
+    """Small multiples of an EM run: one panel per chosen iteration.
+
+    For each ``t`` in ``iterations``, calls ``draw(snapshot, ax)`` with the
+    :class:`~emlab.em.Snapshot` of iteration ``t`` and titles the panel
+    ``"iteration t"`` (after ``draw``, so the title is always there).
+
+    Parameters
+    ----------
+    history : emlab.em.History
+        The iterations, e.g. ``result.history`` from :func:`emlab.em.run_em`.
+    draw : callable
+        ``draw(snapshot, ax)`` draws one snapshot; it may use ``snapshot.params``,
+        ``snapshot.resp`` and ``snapshot.log_likelihood``.
+    iterations : sequence of int, optional
+        Iteration numbers (``snapshot.iteration``; negative values count from the
+        end). By default up to 6 evenly spaced, first and last included.
+    ncols : int, default=3
+        Panels per row of a new grid.
+    axes : array-like of Axes, optional
+        Draw into these instead (at least ``len(iterations)``, in reading order).
+    panel_size : (float, float), default=(3.2, 2.8)
+        Width and height of one panel in inches, for a new grid.
+    sharex, sharey : bool, default=True
+        Share axis limits between the panels of a new grid, so they compare.
+
+    Returns
+    -------
+    ndarray of Axes
+        Shape ``(nrows, ncols)`` for a new grid (unused panels turned off), or
+        the shape of ``axes``.
+    """
+    if len(history) == 0:
+        raise ValueError("history is empty: there is nothing to draw.")
+    if iterations is None:
+        picks = np.unique(np.linspace(0, len(history) - 1, min(6, len(history))).round())
+        iterations = [history[int(i)].iteration for i in picks]
+    iterations = [int(t) for t in iterations]
+    if not iterations:
+        raise ValueError("iterations is empty: choose at least one iteration to draw.")
+    snapshots = [_snapshot(history, t) for t in iterations]
+    if axes is None:
+        if int(ncols) < 1:
+            raise ValueError(f"ncols must be at least 1, got {ncols}.")
+        ncols = min(int(ncols), len(snapshots))
+        nrows = -(-len(snapshots) // ncols)
+        _, axes = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+            sharex=sharex,
+            sharey=sharey,
+            squeeze=False,
+            layout="constrained",
+        )
+    axes = np.asarray(axes, dtype=object)
+    flat = axes.ravel()
+    if flat.size < len(snapshots):
+        raise ValueError(f"{len(snapshots)} iterations need as many axes, got {flat.size}.")
+    for ax, snapshot in zip(flat, snapshots, strict=False):
+        draw(snapshot, ax)
+        ax.set_title(f"iteration {snapshot.iteration}")
+    for ax in flat[len(snapshots) :]:
+        ax.set_axis_off()
+    return axes
+
+
+def _values_and_iterations(history_or_values) -> tuple[np.ndarray, np.ndarray]:
+    if hasattr(history_or_values, "log_likelihood") and not isinstance(
+        history_or_values, np.ndarray
+    ):
+        values = np.asarray(history_or_values.log_likelihood, dtype=np.float64)
+        iterations = np.array([snapshot.iteration for snapshot in history_or_values])
+    else:
+        values = np.asarray(history_or_values, dtype=np.float64)
+        iterations = np.arange(values.size)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            f"expected a History or a 1-D sequence of values, got shape {values.shape}."
+        )
+    return values, iterations
+
+
+def log_likelihood_curve(
+    history_or_values,
+    ax: Axes | None = None,
+    ylabel: str | None = "log-likelihood",
+    title: str | None = "Log-likelihood over EM iterations",
+    xlabel: str | None = "iteration",
+    mark_monotone: bool = True,
+    color: str = COLORS[0],
+) -> Axes:
+    """The log-likelihood :math:`\\ell^{(t)}` at every iteration, one marker each.
+
+    EM guarantees :math:`\\ell^{(t)} \\ge \\ell^{(t-1)}`. With ``mark_monotone`` the
+    plot says so in its corner when it holds (up to round-off,
+    :math:`10^{-9}\\max_t|\\ell^{(t)}|`), and otherwise circles every decrease in
+    vermillion: a decrease means a bug in the E- or M-step.
+
+    Parameters
+    ----------
+    history_or_values : emlab.em.History or array-like of shape (T,)
+        A history (its ``log_likelihood`` and iteration numbers are used) or
+        the values themselves, one per iteration from 0.
+    ax : Axes, optional
+    ylabel, title, xlabel : str or None
+    mark_monotone : bool, default=True
+    color : str, default=COLORS[0]
+
+    Returns
+    -------
+    Axes
+        With one line; plus one collection of the decreases, if any, and a
+        text when ``mark_monotone``.
+    """
+    values, iterations = _values_and_iterations(history_or_values)
+    ax = _axes(ax)
+    ax.plot(iterations, values, marker="o", markersize=4, color=color)
+    if mark_monotone and values.size > 1:
+        finite = values[np.isfinite(values)]
+        tolerance = 1e-9 * (np.abs(finite).max() if finite.size else 1.0)
+        decreases = np.flatnonzero(np.diff(values) < -tolerance) + 1
+        if decreases.size == 0:
+            message = "never decreases"
+        else:
+            ax.scatter(
+                iterations[decreases],
+                values[decreases],
+                s=120,
+                facecolors="none",
+                edgecolors=OKABE_ITO["vermillion"],
+                linewidths=2,
+                zorder=3,
+                label="decrease",
+            )
+            where = ", ".join(str(t) for t in iterations[decreases][:5])
+            message = f"decreases at iteration {where}" + (" ..." if decreases.size > 5 else "")
+        ax.text(0.98, 0.04, message, transform=ax.transAxes, ha="right", va="bottom")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _label(ax, title, xlabel, ylabel)
+
+
+def parameter_trajectories(
+    history,
+    name: str,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str | None = "iteration",
+    ylabel: str | None = None,
+    truth=None,
+) -> Axes:
+    """Each component's parameter ``name`` over the iterations of an EM run.
+
+    Plots :math:`\\theta_k^{(t)}` against :math:`t` for every component
+    :math:`k`, e.g. the coins' :math:`\\theta_A, \\theta_B` or the means of a 1-D
+    mixture. A parameter with more than one value per component (e.g. 2-D
+    means, shape (K, D)) gets one line per entry.
+
+    Parameters
+    ----------
+    history : emlab.em.History
+    name : str
+        Key of the parameter in ``snapshot.params``.
+    labels : sequence of str, optional
+        One legend label per line; ``"name[k]"`` by default.
+    ax : Axes, optional
+    title, xlabel, ylabel : str or None
+        By default the title is ``"name over EM iterations"`` and the y label ``name``.
+    truth : array-like, optional
+        True values (same shape as the parameter), drawn as dotted horizontal
+        lines in the matching colours.
+
+    Returns
+    -------
+    Axes
+        With one line (with markers) per component, plus one per true value.
+    """
+    if len(history) == 0:
+        raise ValueError("history is empty: there is nothing to draw.")
+    if name not in history[0].params:
+        raise ValueError(f"history has no parameter {name!r}; it has {sorted(history[0].params)}.")
+    trajectory = np.asarray(history.param(name), dtype=np.float64)
+    iterations = np.array([snapshot.iteration for snapshot in history])
+    index_labels = [
+        f"{name}[{', '.join(map(str, idx))}]" for idx in np.ndindex(*trajectory.shape[1:])
+    ]
+    lines = trajectory.reshape(trajectory.shape[0], -1)
+    if labels is not None and len(labels) != lines.shape[1]:
+        raise ValueError(f"labels has {len(labels)} entries but {name!r} has {lines.shape[1]}.")
+    if labels is None:
+        labels = index_labels if trajectory.ndim > 1 else [name]
+    ax = _axes(ax)
+    for k in range(lines.shape[1]):
+        ax.plot(iterations, lines[:, k], marker="o", markersize=3, color=_color(k), label=labels[k])
+    if truth is not None:
+        truth = np.asarray(truth, dtype=np.float64).reshape(-1)
+        if truth.size != lines.shape[1]:
+            raise ValueError(f"truth has {truth.size} values but {name!r} has {lines.shape[1]}.")
+        for k, value in enumerate(truth):
+            ax.axhline(value, color=_color(k), linestyle=":", linewidth=1.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    title = f"{name} over EM iterations" if title is None else title
+    ylabel = name if ylabel is None else ylabel
+    return _label(ax, title, xlabel, ylabel)
+
+
+# --------------------------------------------------------------------------- lesson 1
+
+
+def _one_two_five(largest: float) -> np.ndarray:
+    """The steps 0.5, 1, 2, 5, 10, 20, 50, ... up to the first one >= ``largest``."""
+    exponents = np.arange(-1, int(np.ceil(np.log10(max(largest, 1.0)))) + 1)
+    steps = (np.array([1.0, 2.0, 5.0])[None, :] * 10.0 ** exponents[:, None]).ravel()
+    steps = steps[steps >= 0.5]
+    return steps[: np.searchsorted(steps, largest) + 1]
+
+
+def likelihood_surface(
+    x,
+    mus,
+    sigmas,
+    ax: Axes | None = None,
+    drops: Sequence[float] | None = None,
+    relative: bool = True,
+    title: str | None = "Gaussian log-likelihood",
+    xlabel: str | None = "$\\mu$",
+    ylabel: str | None = "$\\sigma$",
+    colorbar: bool = True,
+) -> Axes:
+    """Filled contours of :math:`\\ell(\\mu, \\sigma)` over a grid, with its maximum marked.
+
+    Evaluates :func:`emlab.mle.gaussian_log_likelihood` on every
+    :math:`(\\mu, \\sigma)` of the grid ``mus`` x ``sigmas`` and marks the maximum
+    likelihood estimate :math:`(\\hat\\mu, \\hat\\sigma)` of
+    :func:`emlab.mle.gaussian_mle` (or the best grid point, if the estimate lies
+    outside the grid).
+
+    With :math:`n` points, :math:`\\ell` falls off like
+    :math:`\\frac{n}{2}(\\mu - \\hat\\mu)^2 / \\hat\\sigma^2` around the peak, so evenly
+    spaced levels would all crowd far from it. The contours are drawn instead at
+    fixed *drops* below the maximum, :math:`\\ell(\\hat\\mu, \\hat\\sigma) - \\ell = 0.5, 1,
+    2, 5, 10, 20, \\dots`, each band in its own colour. (A drop of 2 bounds, roughly,
+    the 86% confidence region.)
+
+    Parameters
+    ----------
+    x : array-like of shape (n,)
+        The data.
+    mus : array-like of shape (M,)
+        Grid of means (x axis).
+    sigmas : array-like of shape (S,)
+        Grid of standard deviations (y axis), all positive.
+    ax : Axes, optional
+    drops : sequence of float, optional
+        The drops below the maximum at which to draw contours; by default
+        0.5, 1, 2, 5, ... up to the largest drop on the grid.
+    relative : bool, default=True
+        Colour by :math:`\\ell - \\ell(\\hat\\mu, \\hat\\sigma)` (0 at the peak) rather than
+        by :math:`\\ell` itself; the contours are the same.
+    title, xlabel, ylabel : str or None
+    colorbar : bool, default=True
+        Add a colour bar (an extra Axes in the figure).
+
+    Returns
+    -------
+    Axes
+        With the filled contours, the contour lines and one marker line.
+    """
+    x = check_data(x, name="x", ndim=1)
+    mus = check_data(mus, name="mus", ndim=1, min_samples=2)
+    sigmas = check_data(sigmas, name="sigmas", ndim=1, min_samples=2)
+    sigmas = check_positive(sigmas, name="sigmas")
+    mu_grid, sigma_grid = np.meshgrid(mus, sigmas)
+    surface = gaussian_log_likelihood(x, mu_grid, sigma_grid)
+    mu_hat, sigma_hat = gaussian_mle(x)
+    peak = gaussian_log_likelihood(x, mu_hat, sigma_hat)
+    if drops is None:
+        drops = _one_two_five(peak - surface.min())
+    drops = np.unique(check_positive(np.atleast_1d(drops), name="drops"))
+    offset = peak if relative else 0.0
+    levels = np.concatenate([peak - drops[::-1], [peak]]) - offset
+    bands = mpl.colors.BoundaryNorm(levels, plt.get_cmap("viridis").N, extend="min")
+    ax = _axes(ax)
+    filled = ax.contourf(
+        mu_grid,
+        sigma_grid,
+        surface - offset,
+        levels=levels,
+        cmap="viridis",
+        norm=bands,
+        extend="min",
+    )
+    ax.contour(
+        mu_grid,
+        sigma_grid,
+        surface - offset,
+        levels=levels,
+        colors="white",
+        linewidths=0.5,
+        linestyles="solid",
+    )
+    inside = mus.min() <= mu_hat <= mus.max() and sigmas.min() <= sigma_hat <= sigmas.max()
+    if inside:
+        label = f"maximum: $\\hat\\mu$ = {mu_hat:.4g}, $\\hat\\sigma$ = {sigma_hat:.4g}"
+    else:
+        row, col = np.unravel_index(np.argmax(surface), surface.shape)
+        mu_hat, sigma_hat = mus[col], sigmas[row]
+        label = f"grid maximum: $\\mu$ = {mu_hat:.4g}, $\\sigma$ = {sigma_hat:.4g}"
+    ax.plot(
+        [mu_hat],
+        [sigma_hat],
+        linestyle="none",
+        marker="*",
+        markersize=16,
+        color=OKABE_ITO["orange"],
+        markeredgecolor=TOTAL_COLOR,
+        label=label,
+    )
+    ax.legend(loc="upper right")
+    if colorbar:
+        label = "log-likelihood minus its maximum" if relative else "log-likelihood"
+        ax.figure.colorbar(filled, ax=ax, label=label, format="%.6g")
+    return _label(ax, title, xlabel, ylabel)

@@ -1,0 +1,144 @@
+"""The instructor's workflow end to end: student editions leak nothing, stubs fail, solutions pass.
+
+These tests run otter-grader for real on every lesson that has exercises, so they take a minute.
+"""
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from emlab import instructor
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted(
+    p for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb") if instructor.is_assignment(p)
+)
+MARKER = re.compile(r"#\s*(BEGIN|END) (SOLUTION|TESTS?|QUESTION|TEST CONFIG)|#\s*SOLUTION\s*$")
+
+
+def _source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _blocks(path):
+    """Split an instructor notebook's cells into solution lines, hidden-test lines and the rest."""
+    solution, hidden, other = [], [], []
+    region = None
+    for cell in json.loads(path.read_text())["cells"]:
+        text = _source(cell)
+        if cell["cell_type"] == "raw":
+            head = text.strip().splitlines()[0] if text.strip() else ""
+            region = {"# BEGIN SOLUTION": "solution", "# BEGIN TESTS": "tests"}.get(head, region)
+            if head in ("# END SOLUTION", "# END TESTS"):
+                region = None
+            continue
+        in_solution = region == "solution"
+        inline = False
+        code = cell["cell_type"] == "code"
+        for line in text.splitlines():
+            stripped = line.strip()
+            if code and re.fullmatch(r"#\s*BEGIN SOLUTION", stripped):
+                inline = True
+                continue
+            if code and re.fullmatch(r"#\s*END SOLUTION", stripped):
+                inline = False
+                continue
+            if region == "tests" and "hidden: true" in text:
+                hidden.append(stripped)
+            elif (in_solution and not code) or inline or (code and stripped.endswith("# SOLUTION")):
+                solution.append(re.sub(r"\s*#\s*SOLUTION$", "", stripped))
+            else:
+                other.append(stripped)
+    meaningful = {line for line in other}
+
+    def keep(lines):
+        return [
+            line
+            for line in lines
+            if line
+            and not line.startswith("#")
+            and not MARKER.search(line)
+            and line not in meaningful
+            and not line.startswith('"""')
+        ]
+
+    return keep(solution), keep(hidden)
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory):
+    if not LESSONS:
+        pytest.skip("no lesson has exercises yet")
+    out = tmp_path_factory.mktemp("editions")
+    written = instructor.make_student_editions(LESSONS, out / "student", out / "autograder")
+    assert [p.name for p in written] == [p.name for p in LESSONS]
+    return out
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_student_edition_has_no_solution_and_no_hidden_test(editions, lesson):
+    solution, hidden = _blocks(lesson)
+    assert solution, "every lesson with exercises has solution lines"
+    student_text = (editions / "student" / lesson.name).read_text()
+    student_lines = {
+        line.strip()
+        for cell in json.loads(student_text)["cells"]
+        for line in _source(cell).splitlines()
+    }
+    leaked = [line for line in solution + hidden if line in student_lines]
+    assert leaked == [], f"{lesson.name}: lines of solutions or hidden tests in the student edition"
+    student_code = "".join(
+        _source(c) for c in json.loads(student_text)["cells"] if c["cell_type"] != "markdown"
+    )
+    assert "TEST CONFIG" not in student_code and "hidden: true" not in student_code
+    assert "BEGIN SOLUTION" not in student_code and "BEGIN QUESTION" not in student_code
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_student_edition_runs_until_the_first_unsolved_exercise(editions, lesson):
+    path = editions / "student" / lesson.name
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    first_stub = next(
+        i for i, c in enumerate(code) if re.search(r"(=|^\s*)\s*\.\.\.\s*$", c.source, re.M)
+    )
+    first_error = next(
+        (i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)),
+        len(code),
+    )
+    assert first_error > first_stub, f"{lesson.name}: crashed before the first exercise"
+    # every check cell of an unsolved exercise reports a failure instead of crashing
+    for cell in code:
+        if cell.source.startswith("grader.check("):
+            text = json.dumps([o for o in cell.outputs])
+            assert "error" not in [o.output_type for o in cell.outputs] or "Error" in text
+
+
+def test_grading_a_folder_scores_stubs_zero_and_solutions_full(editions, tmp_path):
+    submissions = tmp_path / "submissions"
+    for lesson in LESSONS:
+        (submissions / "stub-student").mkdir(parents=True, exist_ok=True)
+        shutil.copy(editions / "student" / lesson.name, submissions / "stub-student" / lesson.name)
+        shutil.copy(editions / "autograder" / lesson.name, submissions / f"model-{lesson.name}")
+    table = tmp_path / "scores.csv"
+    instructor.grade_submissions(submissions, editions / "autograder", table)
+    rows = list(csv.DictReader(table.open()))
+    assert len(rows) == 2 * len(LESSONS)
+    for row in rows:
+        questions = [k for k in row if re.fullmatch(r"q\d+", k) and row[k] != ""]
+        assert questions, "one column per auto-graded exercise"
+        if row["student"] == "stub-student":
+            assert all(float(row[q]) == 0 for q in questions), row
+            assert float(row["total"]) == 0
+        else:
+            assert row["student"] == "model", row
+            assert float(row["total"]) == float(row["possible"]) > 0, row
