@@ -12,6 +12,7 @@ The package behind the EM Lab notebooks. Modules, one idea each:
 ``validation``  clear errors for bad input
 ``checks``      exercise checks that say what is wrong
 ``instructor``  student editions and grading (otter-grader)
+``display``     ``show_source``: print an emlab step inside a lesson
 
 Submodules and estimators load on first use, so ``import emlab`` stays fast.
 """
@@ -39,6 +40,7 @@ _ESTIMATORS = {
     "GaussianMixture": "gmm",
     "KMeans": "kmeans",
     "BinomialMixture": "coins",
+    "show_source": "display",
 }
 
 __all__ = sorted(_SUBMODULES | set(_ESTIMATORS))
