@@ -57,3 +57,7 @@ student: $(STAMP)  ## write the student editions to student/ and the graders to 
 grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
 	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder --out scores.csv
+
+.PHONY: bench
+bench: $(STAMP)  ## benchmarks: emlab's engines against scikit-learn and the articles' loops
+	$(BIN)/python benchmarks/run.py --markdown
