@@ -38,6 +38,7 @@ __all__ = [
     "STYLE",
     "covariance_ellipses",
     "covariances_to_full",
+    "graphical_model",
     "hist_with_densities",
     "likelihood_surface",
     "log_likelihood_curve",
@@ -773,3 +774,142 @@ def likelihood_surface(
         label = "log-likelihood minus its maximum" if relative else "log-likelihood"
         ax.figure.colorbar(filled, ax=ax, label=label, format="%.6g")
     return _label(ax, title, xlabel, ylabel)
+
+
+# --------------------------------------------------------------------------- lesson 2
+
+#: Face colour of an observed (shaded) node in :func:`graphical_model`.
+OBSERVED_NODE_COLOR = "#D9D9D9"
+
+_NODE_KINDS = ("observed", "latent", "parameter")
+
+
+def graphical_model(
+    nodes,
+    edges: Sequence[tuple[str, str]] = (),
+    plates: Sequence[tuple[Sequence[str], str]] = (),
+    ax: Axes | None = None,
+    title: str | None = "Graphical model",
+    radius: float = 0.4,
+    fontsize: float | None = None,
+    margin: float = 0.2,
+) -> Axes:
+    """Draw a directed graphical model (a Bayesian network) in the usual notation.
+
+    * a random variable is a circle, **shaded** when it is observed and white
+      when it is latent (hidden);
+    * a fixed parameter is a small black dot with its label above it;
+    * an arrow from parent to child stands for a factor
+      :math:`p(\\text{child} \\mid \\text{parents}, \\dots)`;
+    * a *plate*, a box with a label such as :math:`i = 1, \\dots, n` in its
+      lower right corner, holds the nodes that repeat once per data point.
+
+    Positions are in data units and the axes keep an equal aspect, so circles
+    stay round; the axes themselves are hidden (a diagram has no scale).
+
+    Parameters
+    ----------
+    nodes : mapping of str to (x, y, label, kind)
+        Each node's centre, the text drawn in (or above) it, and its kind:
+        ``"observed"``, ``"latent"`` or ``"parameter"``.
+    edges : sequence of (str, str), optional
+        Arrows ``(parent, child)``, by node name.
+    plates : sequence of (sequence of str, str), optional
+        ``(names, label)``: a box around the named nodes, ``label`` in its corner.
+    ax : Axes, optional
+    title : str or None, default="Graphical model"
+    radius : float, default=0.4
+        Radius of the circles of random variables, in data units.
+    fontsize : float, optional
+        Size of the node labels; 1.2 times the default font size by default.
+    margin : float, default=0.2
+        Space between a plate and the circles it holds, in data units.
+
+    Returns
+    -------
+    Axes
+        With one :class:`~matplotlib.patches.Circle` per node (small and black for
+        parameters), one :class:`~matplotlib.patches.FancyArrowPatch` per edge and
+        one :class:`~matplotlib.patches.Rectangle` per plate.
+    """
+    from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
+
+    radius = float(check_positive(radius, name="radius"))
+    if fontsize is None:
+        fontsize = 1.2 * mpl.rcParams["font.size"]
+    dot = 0.15 * radius
+    spec = {}
+    for name, node in dict(nodes).items():
+        if len(node) != 4 or node[3] not in _NODE_KINDS:
+            raise ValueError(
+                f"node {name!r} must be (x, y, label, kind) with kind one of {_NODE_KINDS}; "
+                f"got {node!r}."
+            )
+        x, y, label, kind = node
+        spec[name] = (np.array([x, y], dtype=np.float64), label, kind)
+    if not spec:
+        raise ValueError("nodes is empty: there is nothing to draw.")
+
+    def size(name):
+        return dot if spec[name][2] == "parameter" else radius
+
+    def known(names, what):
+        for name in names:
+            if name not in spec:
+                raise ValueError(f"{what} names node {name!r}, which is not in nodes.")
+
+    ax = _axes(ax)
+    corners = []
+    for centre, label, kind in spec.values():
+        if kind == "parameter":
+            ax.add_patch(Circle(centre, dot, facecolor=TOTAL_COLOR, edgecolor=TOTAL_COLOR))
+            ax.text(
+                *(centre + np.array([0.0, 2 * dot])),
+                label,
+                ha="center",
+                va="bottom",
+                fontsize=fontsize,
+            )
+            top = 2 * dot + 0.3 * radius + fontsize / 60  # the label above the dot
+            corners += [centre - dot, centre + np.array([dot, top])]
+        else:
+            face = OBSERVED_NODE_COLOR if kind == "observed" else "white"
+            ax.add_patch(
+                Circle(centre, radius, facecolor=face, edgecolor=TOTAL_COLOR, linewidth=1.5)
+            )
+            ax.text(*centre, label, ha="center", va="center", fontsize=fontsize)
+            corners += [centre - radius, centre + radius]
+    for parent, child in edges:
+        known((parent, child), "an edge")
+        start, end = spec[parent][0], spec[child][0]
+        direction = (end - start) / np.linalg.norm(end - start)
+        ax.add_patch(
+            FancyArrowPatch(
+                start + size(parent) * direction,
+                end - size(child) * direction,
+                arrowstyle="-|>",
+                mutation_scale=15,
+                color=TOTAL_COLOR,
+                linewidth=1.2,
+                shrinkA=1,
+                shrinkB=1,
+            )
+        )
+    for names, label in plates:
+        names = list(names)
+        known(names, "a plate")
+        low = np.min([spec[n][0] - size(n) for n in names], axis=0) - margin
+        high = np.max([spec[n][0] + size(n) for n in names], axis=0) + margin
+        low[1] -= 0.6 * radius  # room for the label under the nodes
+        ax.add_patch(
+            Rectangle(low, *(high - low), facecolor="none", edgecolor=TOTAL_COLOR, linewidth=1.0)
+        )
+        ax.text(high[0] - 0.1 * radius, low[1] + 0.1 * radius, label, ha="right", va="bottom")
+        corners += [low, high]
+    corners = np.array(corners)
+    pad = 0.15 * radius
+    ax.set_xlim(corners[:, 0].min() - pad, corners[:, 0].max() + pad)
+    ax.set_ylim(corners[:, 1].min() - pad, corners[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return _label(ax, title, None, None)

@@ -314,7 +314,9 @@ class _ExplorerWidget:
             description="seed",
             layout=ipw.Layout(width="160px"),
         )
-        self.restart_button = ipw.Button(description="new random start", icon="refresh")
+        self.restart_button = ipw.Button(
+            description="new random start", icon="refresh", layout=ipw.Layout(width="auto")
+        )
         self.label = ipw.Label(value=explorer.status())
         controls = [self.play, self.slider]
         start_row = [self.seed, self.restart_button]
@@ -326,6 +328,7 @@ class _ExplorerWidget:
                 max=explorer.max_components,
                 description="components",
                 continuous_update=False,
+                style={"description_width": "initial"},
             )
             start_row.insert(1, self.components)
         self.slider.observe(self._on_slide, names="value")

@@ -1,0 +1,165 @@
+"""The checks of lesson 02 accept right answers and name what is wrong in typical wrong ones."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from emlab import checks, gmm
+
+# --------------------------------------------------------------------------- Exercise 1
+
+
+def e_step_two(x, weights, means, sds):
+    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+def test_e_step_check_accepts_right_answers_every_time():
+    for _ in range(30):  # fresh random data on every call
+        checks.e_step_two_components(e_step_two)
+        checks.e_step_two_components(lambda x, w, m, s: gmm.e_step_1d(x, w, m, s)[0])
+
+
+def unnormalized(x, weights, means, sds):
+    return np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
+
+
+def densities_only(x, weights, means, sds):
+    return norm.pdf(np.asarray(x)[:, None], means, sds)
+
+
+def no_weights(x, weights, means, sds):
+    return e_step_two(x, [0.5, 0.5], means, sds)
+
+
+def variance_for_sd(x, weights, means, sds):
+    return e_step_two(x, weights, means, np.asarray(sds) ** 2)
+
+
+def swapped(x, weights, means, sds):
+    return e_step_two(x, weights, means, sds)[:, ::-1]
+
+
+def transposed(x, weights, means, sds):
+    return e_step_two(x, weights, means, sds).T
+
+
+def wrong_axis(x, weights, means, sds):
+    joint = unnormalized(x, weights, means, sds)
+    return joint / joint.sum(axis=0, keepdims=True)
+
+
+def with_log_likelihood(x, weights, means, sds):
+    return gmm.e_step_1d(x, weights, means, sds)
+
+
+def stub(x, weights, means, sds):
+    raise NotImplementedError
+
+
+def crashes(x, weights, means, sds):
+    return x[:, None] @ weights  # a shape error
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (unnormalized, "not yet normalized"),
+        (densities_only, "multiply each by its weight"),
+        (no_weights, "leaves out the mixing weights"),
+        (variance_for_sd, "variance"),
+        (swapped, "columns swapped"),
+        (transposed, "transposed"),
+        (wrong_axis, "normalize along axis 1"),
+        (with_log_likelihood, "returned a tuple"),
+        (stub, "not implemented"),
+        (crashes, "raised ValueError"),
+        (..., "not defined"),
+    ],
+)
+def test_e_step_check_names_typical_mistakes(function, message):
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=message):
+            checks.e_step_two_components(function)
+
+
+def test_e_step_check_rejects_a_small_error_without_a_named_cause():
+    def slightly_off(x, weights, means, sds):
+        return e_step_two(x, weights, np.asarray(means) + 0.5, sds)
+
+    with pytest.raises(AssertionError, match="resp is not right"):
+        checks.e_step_two_components(slightly_off)
+
+
+# --------------------------------------------------------------------------- Exercise 2
+
+
+def men_at_180(weights, means, sds):
+    joint = np.asarray(weights) * norm.pdf(180.0, means, sds)
+    return joint / joint.sum()
+
+
+PARAMS = checks.HEIGHTS_EXERCISE_PARAMS
+RIGHT = men_at_180(PARAMS["weights"], PARAMS["means"], PARAMS["sds"])
+
+
+@pytest.mark.parametrize("answer", [RIGHT[1], round(RIGHT[1], 3), np.float64(RIGHT[1]), [RIGHT[1]]])
+def test_responsibility_check_accepts_the_answer_and_its_rounding(answer):
+    checks.responsibility_of_men_at_180(answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (RIGHT[0], "women's responsibility"),
+        (100 * RIGHT[1], "percentage"),
+        (PARAMS["weights"][1] * norm.pdf(180.0, PARAMS["means"][1], PARAMS["sds"][1]), "joint"),
+        (norm.pdf(180.0, PARAMS["means"][1], PARAMS["sds"][1]), "the density"),
+        (men_at_180([0.5, 0.5], PARAMS["means"], PARAMS["sds"])[1], "mixing weights"),
+        (men_at_180(PARAMS["weights"], PARAMS["means"], np.square(PARAMS["sds"]))[1], "variances"),
+        (RIGHT, "both responsibilities"),
+        (1.7, "not a probability"),
+        (RIGHT[1] - 0.05, "too low"),
+        (..., "not answered"),
+        ("abc", "should be numbers"),
+    ],
+)
+def test_responsibility_check_names_typical_mistakes(answer, message):
+    with pytest.raises(AssertionError, match=message) as error:
+        checks.responsibility_of_men_at_180(answer)
+    assert f"{RIGHT[1]:.3f}" not in str(error.value)  # never reveals the answer
+
+
+# --------------------------------------------------------------------------- Exercise 3
+
+
+def test_parameter_count_check_accepts_the_formulas():
+    C, E, K = 3, 4, 3
+    checks.global_warming_parameters(C + 2**C * (2**E - 1), C + 2**C * (K - 1) + E * K)
+    checks.global_warming_parameters(123, 31.0)
+    # the counts of the lesson's own example (E = 3 outcomes, K = 2 states)
+    checks.global_warming_parameters(59, 17, outcomes=3, states=2)
+
+
+@pytest.mark.parametrize(
+    ("n_full", "n_hidden", "message"),
+    [
+        (120, 31, "n_full leaves out the causes"),
+        (246, 31, "two numbers per binary"),
+        (127, 31, "table over all"),
+        (59, 31, "counts 3 outcomes"),
+        (123, 28, "n_hidden leaves out the causes"),
+        (123, 39, "K - 1 are free"),
+        (123, 27, "for each of the K states"),
+        (123, 19, "2 states"),
+        (123, 28 + 0, "leaves out the causes"),
+        (123, 40, "n_hidden is not right"),
+        (124, 31, "n_full is not right"),
+        (..., 31, "n_full is not answered"),
+        (123, ..., "n_hidden is not answered"),
+    ],
+)
+def test_parameter_count_check_names_typical_mistakes(n_full, n_hidden, message):
+    with pytest.raises(AssertionError, match=message) as error:
+        checks.global_warming_parameters(n_full, n_hidden)
+    assert "123" not in str(error.value) and "31" not in str(error.value)
