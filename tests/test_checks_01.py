@@ -132,6 +132,7 @@ def test_coin_a_theta_accepts_the_fraction_of_heads():
     [
         (None, "not answered"),
         (24 / 3, "not a probability"),
+        (24 / 10, "total number of tosses"),
         (6 / 30, "fraction of tails"),
         (33 / 50, "all five trials"),
         (9 / 20, "coin B"),
