@@ -28,7 +28,7 @@ __all__ = [
     "e_step_weights",
     "gaussian_log_likelihood",
     "global_warming_parameters",
-    "gmm_1d_widest_weight",
+    "gmm_1d_misassigned",
     "gmm_e_step_1d",
     "gmm_full_covariances",
     "gmm_parameter_count",
@@ -441,10 +441,13 @@ def _fresh_mixture_1d(rng: np.random.Generator):
     return x, weights, means, sds
 
 
-def _first_if_pair(value):
-    """A student's E-step may return ``(resp, log_likelihood)`` like emlab's: keep ``resp``."""
+def _only_resp(value):
+    """The exercise asks for the responsibilities alone, not ``(resp, log_likelihood)``."""
     if isinstance(value, tuple) and len(value) == 2:
-        return value[0]
+        raise AssertionError(
+            "Your function returned a pair, like emlab's e_step_1d (resp, log_likelihood). "
+            "Return only the responsibilities: one array of shape (n, K)."
+        )
     return value
 
 
@@ -463,7 +466,7 @@ def gmm_e_step_1d(function: Callable) -> None:
     K = len(weights)
     expected, _ = e_step_1d(x, weights, means, sds)
     with np.errstate(all="ignore"):
-        got = _first_if_pair(
+        got = _only_resp(
             _call(function, "your function", x.copy(), weights.copy(), means.copy(), sds.copy())
         )
     if not_answered(got):
@@ -520,7 +523,7 @@ def gmm_e_step_1d(function: Callable) -> None:
     far = np.concatenate([means.max() + spread[:3], means.min() - spread[3:]])
     expected_far, _ = e_step_1d(far, weights, means, sds)
     with np.errstate(all="ignore"):
-        got_far = _first_if_pair(
+        got_far = _only_resp(
             _call(function, "your function", far.copy(), weights.copy(), means.copy(), sds.copy())
         )
     try:
@@ -594,12 +597,13 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
         ),
         (
             np.full(K, x.mean()),
-            "Every mean is the overall mean of x: weight each x_i by its responsibility r_ik.",
+            "Every mean is the overall mean of x: count each x_i with its responsibility r_ik, "
+            "sum_i r_ik x_i / N_k.",
         ),
         (
             np.array([x[resp.argmax(axis=1) == k].mean() if hard[k] else np.nan for k in range(K)]),
             "These are the means of the points assigned to each component (hard assignments, "
-            "as in k-means). Weight every point by r_ik instead.",
+            "as in k-means). Count every point with its responsibility r_ik instead.",
         ),
     ]
     for value, mistakes in ((got_weights, weight_mistakes), (got_means, mean_mistakes)):
@@ -614,68 +618,112 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
     compare(got_means, expected_means, name="means", n=n)
 
 
-def gmm_1d_widest_weight(widest_weight) -> None:
-    """Check a numeric answer: the weight of the widest component of lesson 05's fit.
+#: Lesson 05 numbers the components from left to right: component ``k + 1`` (index ``k``) is
+#: the Gaussian with label ``GMM_1D_LEFT_TO_RIGHT[k]`` in ``datasets.three_gaussians()``.
+GMM_1D_LEFT_TO_RIGHT = (0, 2, 1)
 
-    EM from the lesson's start (:data:`GMM_1D_START_SEED`) on ``three_gaussians()``, run
-    until it converges; the answer is ``weights[k]`` for the ``k`` with the largest
-    standard deviation. Recomputed here with :func:`emlab.gmm.fit_gmm_1d`; never revealed.
+
+def gmm_1d_misassigned(n_misassigned) -> None:
+    """Check a numeric answer: how many points lesson 05's converged fit puts in the wrong group.
+
+    EM from the lesson's start (:data:`GMM_1D_START_SEED`) on ``three_gaussians()``, run until
+    it converges (``tol=1e-8``); each point goes to the component with its largest
+    responsibility, and the answer counts the points whose component is not the Gaussian
+    that made them (components matched to labels by :data:`GMM_1D_LEFT_TO_RIGHT`).
+    Recomputed here with :func:`emlab.gmm.fit_gmm_1d`; never revealed.
     """
-    from emlab.gmm import fit_gmm_1d
+    from emlab import datasets
+    from emlab.gmm import e_step_1d, fit_gmm_1d
 
-    x, weights, means, sds = _gmm_1d_lesson_data_and_start()
+    x, labels = datasets.three_gaussians()
+    _, weights, means, sds = _gmm_1d_lesson_data_and_start()
+    n = len(x)
+    left_to_right = np.array(GMM_1D_LEFT_TO_RIGHT)
 
-    def widest(params):
-        return float(params["weights"][np.argmax(params["sds"])])
+    def misassigned(resp):
+        return int(np.sum(left_to_right[resp.argmax(axis=1)] != labels))
 
-    converged = fit_gmm_1d(x, weights, means, sds, tol=1e-10, max_iter=10_000).params
-    expected = widest(converged)
-    if not_answered(widest_weight):
-        compare(widest_weight, expected, name="widest_weight")
+    converged = fit_gmm_1d(x, weights, means, sds, tol=1e-8, max_iter=1000).resp
+    expected = misassigned(converged)
+
+    name = "n_misassigned"
+    if not_answered(n_misassigned):
+        raise AssertionError(f"{name} is not answered yet: replace the ... with your code.")
+    if isinstance(n_misassigned, str | bytes):
+        raise AssertionError(f"{name} should be a number, got the text {n_misassigned!r}.")
     try:
-        value = float(np.asarray(widest_weight, dtype=float).reshape(()))
+        array = np.asarray(n_misassigned, dtype=float)
     except (TypeError, ValueError):
         raise AssertionError(
-            f"widest_weight should be one number, got {type(widest_weight).__name__}."
+            f"{name} should be one number, got {type(n_misassigned).__name__}."
         ) from None
-    if not 0 <= value <= 1:
+    if array.size == n:
         raise AssertionError(
-            f"widest_weight is a mixing weight, a probability between 0 and 1; got {value:.4g}."
-            f" (A standard deviation or a number of points is not a weight.)"
+            f"{name} has one entry per point (shape {array.shape}): add them up (np.sum) to "
+            f"get one count."
         )
-    if abs(value - expected) <= 1e-4:
+    if array.size != 1:
+        raise AssertionError(f"{name} should be one number, but it has shape {array.shape}.")
+    value = float(array.reshape(()))
+    if value == expected:
         return
-
-    def near(target, tolerance=5e-5):
-        return abs(value - target) <= tolerance
-
-    after_20 = fit_gmm_1d(x, weights, means, sds, tol=0, max_iter=20).params
-    loose = fit_gmm_1d(x, weights, means, sds, tol=1e-3).params
-    others = np.delete(converged["weights"], np.argmax(converged["sds"]))
-    if near(1 / 3):
+    if np.isclose(value, expected / n, rtol=1e-6, atol=0):
         raise AssertionError(
-            "That is the starting weight 1/3: read the weight from the fitted parameters."
+            f"That is a fraction of the {n} points: store the count, a whole number."
         )
-    if near(widest(after_20)):
+    if np.isclose(value, 100 * expected / n, rtol=1e-6, atol=0):
+        raise AssertionError("That is a percentage: store the count of points, a whole number.")
+    if not np.isfinite(value) or value != round(value):
         raise AssertionError(
-            "That is the weight after 20 iterations, where EM has not converged yet: run it "
-            "until it converges (tol=1e-8)."
+            f"{name} counts points, so it is a whole number (yours has a fractional part or is "
+            f"not finite). Count with np.sum or np.count_nonzero."
         )
-    if near(widest(loose)):
-        raise AssertionError(
+    if not 0 <= value <= n:
+        raise AssertionError(f"{name} counts points: it is between 0 and {n}; got {value:.0f}.")
+    truth = e_step_1d(x, np.full(3, 1 / 3), *np.array(datasets.THREE_GAUSSIANS)[left_to_right].T)[0]
+    mistakes = [
+        (
+            n - expected,
+            "That is the number of points EM puts in the right component; the question asks "
+            "for the others.",
+        ),
+        (
+            int(np.sum(converged.argmax(axis=1) != labels)),
+            "You compared the column index of the largest responsibility with the data's "
+            "labels directly, but the two number the components differently: column k - 1 is "
+            "component k, whose label is left_to_right[k - 1]. Translate the columns into "
+            "labels with left_to_right before you compare.",
+        ),
+        (
+            misassigned(fit_gmm_1d(x, weights, means, sds, tol=0, max_iter=20).resp),
+            "That is the count after 20 iterations, where EM has not converged yet: run it "
+            "until it converges (tol=1e-8, max_iter=1000), or use the lesson's run.",
+        ),
+        (
+            misassigned(fit_gmm_1d(x, weights, means, sds, tol=1e-3).resp),
             "EM stopped too early: with the default tol=1e-3 it stops on a slow stretch after "
-            "a few iterations. Use tol=1e-8."
-        )
-    if any(near(other, 3e-4) for other in others):  # at any tol below 1e-4
-        raise AssertionError(
-            "That is the weight of another component: the widest one has the largest "
-            "standard deviation (np.argmax of the fitted sds)."
-        )
-    if abs(value - expected) <= 1e-3:
-        raise AssertionError(
-            "Close, but EM has not converged far enough: use tol=1e-8 (and max_iter=1000)."
-        )
-    compare(value, expected, name="widest_weight", rtol=0.0, atol=1e-4, reveal=False)
+            "a few iterations. Use tol=1e-8 and max_iter=1000.",
+        ),
+        (
+            misassigned(e_step_1d(x, weights, means, sds)[0]),
+            "That count uses the responsibilities of the starting parameters (resp0): use "
+            "those of the converged fit, run.resp.",
+        ),
+        (
+            misassigned(truth),
+            "That count uses the true parameters; the question asks about EM's converged fit "
+            "(run.resp).",
+        ),
+    ]
+    for wrong, message in mistakes:
+        if value == wrong != expected:
+            raise AssertionError(message)
+    direction = "too high" if value > expected else "too low"
+    raise AssertionError(
+        f"{name} is not right: it is {direction}. Check that you use the converged fit, take "
+        f"the largest responsibility of each point (argmax over axis=1), translate columns "
+        f"into labels with left_to_right, and count the points whose label differs."
+    )
 
 
 # --- 01: maximum likelihood -------------------------------------------------------------------
@@ -835,8 +883,9 @@ def coin_a_theta(theta_hat) -> None:
         return
     if not 0.0 <= got <= 1.0:
         raise AssertionError(
-            f"{name} = {got:.4g} is not a probability (between 0 and 1). Divide coin A's heads "
-            f"by coin A's tosses, not by the number of trials."
+            f"{name} = {got:.4g} is not a probability (between 0 and 1). Pool coin A's trials: "
+            f"divide its total number of heads by its total number of tosses (n_tosses per "
+            f"trial, times its number of trials), not by the number of trials or by n_tosses."
         )
     slips = [
         (1.0 - expected, "it is the fraction of tails, not of heads."),

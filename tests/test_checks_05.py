@@ -26,10 +26,11 @@ def test_e_step_check_accepts_the_log_space_version_every_time():
         checks.gmm_e_step_1d(e_step)
 
 
-def test_e_step_check_accepts_emlabs_pair():
+def test_e_step_check_asks_for_resp_alone_not_emlabs_pair():
     from emlab.gmm import e_step_1d
 
-    checks.gmm_e_step_1d(e_step_1d)  # returns (resp, log_likelihood)
+    with pytest.raises(AssertionError, match="Return only the responsibilities"):
+        checks.gmm_e_step_1d(e_step_1d)  # returns (resp, log_likelihood)
 
 
 @pytest.mark.parametrize(
@@ -110,38 +111,96 @@ def test_m_step_check_spots_hard_means():
 # --- the numeric answer
 
 
-def lesson_fit(**kwargs):
-    x, _ = datasets.three_gaussians()
+def lesson_start():
+    x, labels = datasets.three_gaussians()
     rng = np.random.default_rng(checks.GMM_1D_START_SEED)
     means, sds = rng.uniform(x.min(), x.max(), 3), rng.uniform(1, 10, 3)
-    return fit_gmm_1d(x, np.full(3, 1 / 3), means, sds, **kwargs).params
+    return x, labels, (np.full(3, 1 / 3), means, sds)
 
 
-def widest(params):
-    return params["weights"][np.argmax(params["sds"])]
+def count_misassigned(resp, labels, translate=True):
+    columns = resp.argmax(axis=1)
+    assigned = np.array(checks.GMM_1D_LEFT_TO_RIGHT)[columns] if translate else columns
+    return int(np.sum(assigned != labels))
 
 
-def test_widest_weight_check_accepts_the_answer_the_lesson_asks_for():
-    checks.gmm_1d_widest_weight(widest(lesson_fit(tol=1e-8, max_iter=1000)))
+def answer(**fit_options):
+    """The exercise's answer, computed as a student would: fit, argmax, translate, count."""
+    x, labels, start = lesson_start()
+    return count_misassigned(fit_gmm_1d(x, *start, **fit_options).resp, labels)
+
+
+def expected():
+    return answer(tol=1e-8, max_iter=1000)
+
+
+def test_misassigned_check_accepts_the_answer_the_lesson_asks_for():
+    checks.gmm_1d_misassigned(expected())
+    checks.gmm_1d_misassigned(np.int64(expected()))
+    checks.gmm_1d_misassigned(float(expected()))
+    checks.gmm_1d_misassigned(answer(tol=1e-10, max_iter=10_000))  # converged further: same
+
+
+def test_misassigned_answer_is_robust_and_not_a_trivial_count():
+    x, _, start = lesson_start()
+    resp = fit_gmm_1d(x, *start, tol=1e-8, max_iter=1000).resp
+    top_two = np.sort(resp, axis=1)[:, -2:]
+    assert np.min(top_two[:, 1] - top_two[:, 0]) > 1e-3  # no point near a tie
+    assert 0 < expected() < 0.1 * len(x)
+
+
+def untranslated():
+    x, labels, start = lesson_start()
+    resp = fit_gmm_1d(x, *start, tol=1e-8, max_iter=1000).resp
+    return count_misassigned(resp, labels, translate=False)
+
+
+def with_start_resp():
+    from emlab.gmm import e_step_1d
+
+    x, labels, start = lesson_start()
+    return count_misassigned(e_step_1d(x, *start)[0], labels)
+
+
+def per_point():
+    x, labels, start = lesson_start()
+    resp = fit_gmm_1d(x, *start, tol=1e-8, max_iter=1000).resp
+    return np.array(checks.GMM_1D_LEFT_TO_RIGHT)[resp.argmax(axis=1)] != labels
 
 
 @pytest.mark.parametrize(
-    ("answer", "message"),
+    ("wrong", "message"),
     [
-        (lambda: widest(lesson_fit(tol=0, max_iter=20)), "after 20 iterations"),
-        (lambda: widest(lesson_fit(tol=1e-3)), "stopped too early"),
-        (lambda: 1 / 3, "starting weight"),
-        (lambda: lesson_fit(tol=1e-8, max_iter=1000)["weights"][0], "another component"),
-        (lambda: widest(lesson_fit(tol=1e-6, max_iter=1000)), "not converged far enough"),
-        (lambda: lesson_fit(tol=1e-8, max_iter=1000)["sds"].max(), "between 0 and 1"),
-        (lambda: 0.5, "it is too high"),
+        (lambda: 3000 - expected(), "in the right component"),
+        (untranslated, "left_to_right"),
+        (lambda: answer(tol=0, max_iter=20), "after 20 iterations"),
+        (lambda: answer(tol=1e-3), "stopped too early"),
+        (with_start_resp, "starting parameters"),
+        (lambda: expected() / 3000, "fraction"),
+        (lambda: 100 * expected() / 3000, "percentage"),
+        (lambda: expected() + 0.5, "whole number"),
+        (lambda: -3, "between 0 and 3000"),
+        (lambda: 5000, "between 0 and 3000"),
+        (per_point, "add them up"),
+        (lambda: np.array([expected(), 1]), "one number"),
+        (lambda: expected() + 7, "too high"),
+        (lambda: expected() - 7, "too low"),
         (lambda: ..., "not answered"),
-        (lambda: "a third", "one number"),
+        (lambda: "many", "text"),
     ],
 )
-def test_widest_weight_check_names_the_mistake_without_revealing(answer, message):
+def test_misassigned_check_names_the_mistake_without_revealing(wrong, message):
     with pytest.raises(AssertionError, match=message) as info:
-        checks.gmm_1d_widest_weight(answer())
-    expected = widest(lesson_fit(tol=1e-10, max_iter=10_000))
-    assert f"{expected:.3f}" not in str(info.value)
-    assert f"{expected:.4f}" not in str(info.value)
+        checks.gmm_1d_misassigned(wrong())
+    assert str(expected()) not in str(info.value)
+
+
+def test_misassigned_check_spots_the_true_parameters():
+    from emlab.gmm import e_step_1d
+
+    x, labels, _ = lesson_start()
+    truth = np.array(datasets.THREE_GAUSSIANS)[list(checks.GMM_1D_LEFT_TO_RIGHT)].T
+    value = count_misassigned(e_step_1d(x, np.full(3, 1 / 3), *truth)[0], labels)
+    assert value != expected()
+    with pytest.raises(AssertionError, match="true parameters"):
+        checks.gmm_1d_misassigned(value)
