@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
-EXTRAS ?= lab,test
+EXTRAS ?= lab,test,book
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # JupyterLab refuses to run as root unless told it is fine (containers, CI).
@@ -30,7 +30,7 @@ setup: $(STAMP)  ## create .venv and install emlab with the lab and test tools
 lab: $(STAMP)  ## set up, then open the course in JupyterLab
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-test: $(STAMP)  ## set up, then run every test: unit tests, lint, and nbval on every notebook
+test: $(STAMP) chromium  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/ and the notebooks
@@ -49,6 +49,19 @@ execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bott
 
 clean:  ## remove the virtual environment and build products
 	rm -rf $(VENV) _build build student autograder scores.csv .pytest_cache .ruff_cache
+
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
+# needs the internet). As root it is installed here; otherwise the command to run is printed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+.PHONY: book chromium
+book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BOOK_EDITION=student: no solutions)
+	$(BIN)/jupyter-book build . --config book.yml --toc book/_toc.yml -W -n --keep-going
+	@echo "The book is in _build/html/index.html"
 
 .PHONY: student grade
 student: $(STAMP)  ## write the student editions to student/ and the graders to autograder/

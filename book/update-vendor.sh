@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Refresh the JavaScript the book serves itself, so that it needs no CDN (run by hand, needs npm).
+# The files are committed under book/_static/vendor/: building the book needs neither npm nor a
+# network, and the built book loads nothing from outside. Bump the versions here, rerun, rebuild,
+# run tests/test_book.py, and commit book/_static/vendor/.
+set -euo pipefail
+MATHJAX=3.2.2        # Sphinx 7's default MathJax major version
+HTML_MANAGER=1.0.15  # @jupyter-widgets/html-manager 1.x renders ipywidgets 8 widget state
+
+here="$(cd "$(dirname "$0")" && pwd)"
+out="$here/_static/vendor"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+npm pack --silent "mathjax@$MATHJAX" "@jupyter-widgets/html-manager@$HTML_MANAGER" >/dev/null
+mkdir mathjax html-manager
+tar xzf "mathjax-$MATHJAX.tgz" -C mathjax
+tar xzf "jupyter-widgets-html-manager-$HTML_MANAGER.tgz" -C html-manager
+
+rm -rf "$out/mathjax" "$out/html-manager"
+mkdir -p "$out/mathjax/output/chtml/fonts" "$out/html-manager"
+# MathJax: the all-in-one TeX component (every TeX extension built in, so nothing is autoloaded)
+# and the web fonts its CommonHTML output uses.
+cp mathjax/package/es5/tex-chtml-full.js mathjax/package/LICENSE "$out/mathjax/"
+cp -r mathjax/package/es5/output/chtml/fonts/woff-v2 "$out/mathjax/output/chtml/fonts/"
+# ipywidgets' standalone renderer (standard widgets, no RequireJS) and the icon fonts it links,
+# in the formats current browsers load (woff2, woff).
+cp html-manager/package/dist/embed.js html-manager/package/dist/embed.js.LICENSE.txt "$out/html-manager/"
+cp html-manager/package/dist/*.woff html-manager/package/dist/*.woff2 "$out/html-manager/"
+cat > "$out/README.md" <<NOTE
+# Vendored JavaScript (written by book/update-vendor.sh; do not edit)
+
+| package | version | license | files |
+| --- | --- | --- | --- |
+| mathjax | $MATHJAX | Apache-2.0 (mathjax/LICENSE) | es5/tex-chtml-full.js, es5/output/chtml/fonts/woff-v2/ |
+| @jupyter-widgets/html-manager | $HTML_MANAGER | BSD-3-Clause (ipywidgets; bundled notices in embed.js.LICENSE.txt) | dist/embed.js and its woff/woff2 fonts |
+NOTE
+du -sh "$out"

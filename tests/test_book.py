@@ -1,0 +1,494 @@
+"""The static book: it builds with no warnings, loads nothing from outside, and reads well.
+
+The book is built once per test session into a temporary folder, exactly as ``make book`` builds
+it (Jupyter Book 1, warnings are errors). The browser tests open it in headless Chromium (Debian's
+``chromium``, driven by Playwright), over a local HTTP server and as plain files, with every
+request outside the book refused and recorded. Screenshots go to ``artifacts/book/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "book"
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+EXTERNAL = re.compile(r"^(https?:)?//", re.IGNORECASE)
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("jupyter_book") is None,
+    reason="jupyter-book is not installed: pip install -e '.[book]' (make test installs it)",
+)
+
+
+def _jupyter_book() -> str:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    return str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book")
+
+
+def build_book(source: Path, out: Path, edition: str = "instructor") -> Path:
+    """Build the book at ``source`` into ``out`` as `make book` does; return the HTML folder."""
+    command = [_jupyter_book(), "build", str(source), "--config", str(source / "book.yml")]
+    command += ["--toc", str(source / "book" / "_toc.yml"), "--path-output", str(out)]
+    command += ["-W", "-n", "--keep-going", "--all"]
+    env = {**os.environ, "EMLAB_BOOK_EDITION": edition}
+    result = subprocess.run(command, cwd=source, capture_output=True, text=True, env=env)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Path:
+    return build_book(ROOT, tmp_path_factory.mktemp("book"))
+
+
+def _page(lesson: Path) -> str:
+    return f"notebooks/{lesson.stem}.html"
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _regions(lesson: Path) -> dict[str, list[dict]]:
+    """An otter notebook's cells by role: raw markers, solution cells, test cells."""
+    roles: dict[str, list[dict]] = {"raw": [], "solution": [], "tests": []}
+    region = None
+    for cell in json.loads(lesson.read_text())["cells"]:
+        if cell["cell_type"] == "raw":
+            roles["raw"].append(cell)
+            head = _source(cell).strip().split("\n")[0].upper()
+            match = re.match(r"#\s*(BEGIN|END)\s+(SOLUTION|TESTS)", head)
+            if match:
+                region = match.group(2).lower() if match.group(1) == "BEGIN" else None
+        elif region:
+            roles["solution" if region == "solution" else "tests"].append(cell)
+    return roles
+
+
+class _Resources(HTMLParser):
+    """Every URL an HTML page would load by itself (not the links a reader may follow)."""
+
+    LOADED = frozenset(
+        {("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src")}
+        | {("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
+    )
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for t, name in self.LOADED:
+            if tag == t and attrs.get(name):
+                self.urls.append(attrs[name])
+        rel = (attrs.get("rel") or "").lower()
+        if tag == "link" and attrs.get("href") and rel not in ("canonical", "alternate"):
+            self.urls.append(attrs["href"])
+        if attrs.get("style") and "url(" in attrs["style"]:
+            self.urls += re.findall(r"url\(['\"]?([^'\")]+)", attrs["style"])
+
+
+class _CodeText(HTMLParser):
+    """The text of every code block (<pre>) of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.blocks = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "pre":
+            self.depth += 1
+            self.blocks.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.blocks[-1] += data
+
+
+# --- the build -------------------------------------------------------------------------------
+
+
+def test_the_book_has_a_landing_page_and_every_lesson(book):
+    assert LESSONS, "no lessons in notebooks/"
+    assert (book / "index.html").exists()
+    assert (book / "book" / "intro.html").exists()
+    for lesson in LESSONS:
+        assert (book / _page(lesson)).exists(), f"{lesson.name} is not in the book"
+    assert (book / "searchindex.js").exists()
+
+
+def test_no_page_loads_anything_from_outside_the_book(book):
+    offenders = []
+    for page in book.rglob("*.html"):
+        parser = _Resources()
+        parser.feed(page.read_text(encoding="utf-8"))
+        offenders += [f"{page.relative_to(book)}: {u}" for u in parser.urls if EXTERNAL.match(u)]
+    for css in book.rglob("*.css"):
+        text = re.sub(
+            r"/\*.*?\*/", "", css.read_text(encoding="utf-8", errors="replace"), flags=re.S
+        )
+        urls = re.findall(r"(?:url\(|@import\s+)['\"]?((?:https?:)?//[^'\")\s]+)", text)
+        offenders += [f"{css.relative_to(book)}: {u}" for u in urls]
+    assert offenders == [], "the book must work offline; these load from outside:\n" + "\n".join(
+        offenders
+    )
+
+
+def test_math_and_widgets_are_served_by_the_book(book):
+    page = (book / _page(LESSONS[0])).read_text(encoding="utf-8")
+    mathjax = re.search(r'<script[^>]*src="([^"]*tex-chtml[^"]*)"', page)
+    assert mathjax and not EXTERNAL.match(mathjax.group(1))
+    assert (book / "_static" / "vendor" / "mathjax" / "tex-chtml-full.js").exists()
+    assert (book / "_static" / "vendor" / "mathjax" / "output" / "chtml" / "fonts").is_dir()
+    assert (book / "_static" / "vendor" / "html-manager" / "embed.js").exists()
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_raw_cells_and_tests_are_not_shown_and_solutions_are_collapsed(book, lesson):
+    html = (book / _page(lesson)).read_text(encoding="utf-8")
+    parser = _CodeText()
+    parser.feed(html)
+    code = "\n".join(parser.blocks)
+    for marker in (
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "BEGIN TESTS",
+        "TEST CONFIG",
+        "BEGIN QUESTION",
+    ):
+        assert marker not in code, f"otter's marker {marker!r} shows in a code block"
+    assert "ASSIGNMENT CONFIG" not in html
+    roles = _regions(lesson)
+    for cell in roles["raw"]:
+        body = " ".join(_source(cell).split()[3:])  # past the marker: "name: q1 points: 2"
+        assert not body or body not in " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    for cell in roles["tests"]:
+        lines = [ln for ln in _source(cell).splitlines() if ln.strip() and '"""' not in ln]
+        assert not any(ln.strip() in code for ln in lines[-1:]), f"a test cell shows:\n{lines}"
+    solutions = roles["solution"]
+    toggles = len(re.findall(r"Show solution", html))
+    assert toggles == len(solutions), f"{len(solutions)} solution cells, {toggles} toggles"
+    assert not re.search(r"<details[^>]*\bopen\b[^>]*>\s*<summary[^>]*>[^<]*Show solution", html)
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+VISIBLE_RAW_TEX = r"""() => {
+  const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "TEXTAREA", "MJX-CONTAINER"]);
+  const root = document.querySelector("main") || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      for (let el = node.parentElement; el && el !== root.parentElement; el = el.parentElement) {
+        if (skip.has(el.tagName) || el.classList.contains("highlight")) return NodeFilter.FILTER_REJECT;
+      }
+      return NodeFilter.FILTER_ACCEPT;
+    },
+  });
+  const bad = /\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$]*\\[a-zA-Z]+[^$]*\$/;
+  const found = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (bad.test(n.textContent)) found.push(n.textContent.trim().slice(0, 120));
+  }
+  return found;
+}"""
+
+BROKEN_IMAGES = r"""async () => {
+  const images = [...document.querySelectorAll("main img, .bd-sidebar-primary img")];
+  await Promise.all(images.map((img) => img.decode().catch(() => null)));
+  return {
+    count: images.length,
+    broken: images.filter((img) => !(img.complete && img.naturalWidth > 0)).map((img) => img.src),
+  };
+}"""
+
+MATH_STATUS = r"""async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const math = document.querySelectorAll("main .math");
+  return {
+    math: math.length,
+    typeset: document.querySelectorAll("main mjx-container").length,
+    untypeset: [...math].filter((m) => !m.querySelector("mjx-container")).map((m) => m.textContent.slice(0, 80)),
+  };
+}"""
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(book):
+    """The built book over HTTP on the loopback interface, as a host would serve it."""
+    handler = functools.partial(_QuietHandler, directory=str(book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is needed: apt-get install chromium (make test installs it as root)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -e '.[book]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Reader:
+    """A browser tab that refuses and records every request leaving the book, and every JS error."""
+
+    def __init__(self, browser, base: str, width: int = 1280, height: int = 900):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route(
+            re.compile(r"^(?!file:|http://127\.0\.0\.1[:/]|data:|blob:).*"), self._refuse
+        )
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def _refuse(self, route):
+        self.outside.append(route.request.url)
+        route.abort()
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        return self.page
+
+    def check_page(self, label: str) -> dict:
+        """Math typeset, no raw TeX, images loaded: the state of the open page."""
+        page = self.page
+        math = page.evaluate(MATH_STATUS)
+        assert math["untypeset"] == [], f"{label}: math left untypeset: {math['untypeset']}"
+        raw = page.evaluate(VISIBLE_RAW_TEX)
+        assert raw == [], f"{label}: raw TeX in the text: {raw}"
+        images = page.evaluate(BROKEN_IMAGES)
+        assert images["broken"] == [], f"{label}: images that did not load: {images['broken']}"
+        return {**math, "images": images["count"]}
+
+    def shot(self, name: str, full_page: bool = False):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def reader(browser, server):
+    tab = Reader(browser, server)
+    yield tab
+    tab.close()
+    assert tab.outside == [], f"requests left the book: {tab.outside}"
+    assert tab.errors == [], f"JavaScript errors: {tab.errors}"
+
+
+def test_reading_the_book_from_start_to_end_with_next(reader):
+    """Landing page, then "Next" through every lesson in order; each page fully rendered."""
+    page = reader.open("index.html")
+    page.wait_for_url(re.compile(r"book/intro\.html$"))
+    stats = reader.check_page("landing page")
+    assert stats["images"] >= 1  # the logo
+    main = page.locator("main")
+    for heading in ("Who it is for", "The lessons", "JupyterLab", "Teaching with EM Lab"):
+        assert main.get_by_role("heading", name=re.compile(heading)).count() == 1, heading
+    nav = [a.strip() for a in page.locator("nav.bd-links a").all_inner_texts()]
+    lesson_links = main.locator("a.reference.internal[href*='notebooks/']")
+    assert lesson_links.count() >= len(LESSONS)
+    downloads = main.locator("a[download][href$='.ipynb']")
+    assert downloads.count() == len(LESSONS)
+    assert main.locator("a[href*='mybinder.org']").count() == len(LESSONS)
+    reader.shot("landing", full_page=True)
+
+    visited = []
+    for lesson in LESSONS:
+        page.locator("a.right-next").click()
+        page.wait_for_url(re.compile(re.escape(_page(lesson)) + r"$"))
+        page.wait_for_load_state("load")
+        visited.append(lesson.stem)
+        stats = reader.check_page(lesson.stem)
+        title = page.locator("main h1").first.inner_text()
+        assert title.strip() in " ".join(nav), f"{title} is not in the sidebar"
+        # the header's launch (Binder) and download buttons are there
+        assert page.locator("a[href*='mybinder.org']").count() >= 1, lesson.stem
+        assert page.locator(f"a[href$='{lesson.name}']").count() >= 1, lesson.stem
+        reader.shot(f"lesson-{lesson.stem}")
+    assert page.locator("a.right-next").count() == 0, "the last lesson has no next page"
+    page.locator("a.left-prev").click()
+    page.wait_for_url(re.compile(re.escape(_page(LESSONS[-2] if len(LESSONS) > 1 else LESSONS[0]))))
+
+
+def test_solutions_are_collapsed_until_asked_for(reader):
+    lesson = next((p for p in LESSONS if _regions(p)["solution"]), None)
+    if lesson is None:
+        pytest.skip("no lesson has a solution yet")
+    page = reader.open(_page(lesson))
+    toggles = page.locator("details:has(> summary:has-text('Show solution'))")
+    assert toggles.count() >= 1
+    first = toggles.first
+    body = first.locator(":scope > :not(summary)").first
+    assert first.get_attribute("open") is None
+    assert not body.is_visible()
+    first.locator("summary").click()
+    assert body.is_visible()
+    first.scroll_into_view_if_needed()
+    reader.check_page(f"{lesson.stem} with a solution open")
+    reader.shot(f"solution-open-{lesson.stem}")
+
+
+def test_search_finds_a_lesson(reader):
+    page = reader.open("search.html?q=responsibilities")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=15_000)
+    assert results.count() >= 1
+    assert any(
+        "notebooks/" in (a or "")
+        for a in results.locator("a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+    )
+    reader.shot("search")
+
+
+def test_a_lesson_on_a_phone(browser, server):
+    tab = Reader(browser, server, width=390, height=844)
+    try:
+        page = tab.open(_page(LESSONS[-1]))
+        tab.check_page("phone")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
+        tab.shot("phone")
+        page.locator("button.primary-toggle").first.click()
+        page.locator("nav.bd-links").first.wait_for(state="visible")
+        tab.shot("phone-menu")
+    finally:
+        tab.close()
+    assert tab.outside == [] and tab.errors == []
+
+
+def test_the_book_opens_from_files_without_a_server(browser, book):
+    """An instructor can zip _build/html and hand it out: index.html opens as a plain file."""
+    tab = Reader(browser, book.as_uri() + "/")
+    try:
+        page = tab.open("index.html")
+        page.wait_for_url(re.compile(r"book/intro\.html$"))
+        tab.check_page("landing page (file)")
+        tab.open(_page(LESSONS[0]))
+        stats = tab.check_page(f"{LESSONS[0].stem} (file)")
+        assert stats["typeset"] >= 1
+    finally:
+        tab.close()
+    assert tab.outside == [] and tab.errors == []
+
+
+# --- widgets: a lesson's saved widget state renders offline ----------------------------------
+
+
+def _widget_notebook() -> dict:
+    """A lesson whose output is an ipywidgets slider, saved with its state as JupyterLab does."""
+    import ipywidgets
+    from ipywidgets.embed import embed_data
+
+    slider = ipywidgets.IntSlider(value=7, min=1, max=10, description="K")
+    data = embed_data(views=[slider])
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "widgets": {"application/vnd.jupyter.widget-state+json": data["manager_state"]},
+        },
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "id": "a",
+                "metadata": {},
+                "source": "# 00 · Widgets\n\n$x^2$",
+            },
+            {
+                "cell_type": "code",
+                "id": "b",
+                "metadata": {},
+                "execution_count": 1,
+                "source": "ipywidgets.IntSlider(value=7, min=1, max=10, description='K')",
+                "outputs": [
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": 1,
+                        "metadata": {},
+                        "data": {
+                            "text/plain": "IntSlider(value=7, description='K', max=10, min=1)",
+                            "application/vnd.jupyter.widget-view+json": data["view_specs"][0],
+                        },
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def test_saved_widget_state_renders_offline(browser, tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "book.yml", source / "book.yml")
+    (source / "notebooks").mkdir()
+    notebook = json.dumps(_widget_notebook(), indent=1)
+    (source / "notebooks" / "00-widgets.ipynb").write_text(notebook, encoding="utf-8")
+    html = build_book(source, tmp_path / "out")
+    assert "unpkg.com" not in (html / "notebooks" / "00-widgets.html").read_text()
+    tab = Reader(browser, html.as_uri() + "/")
+    try:
+        page = tab.open("notebooks/00-widgets.html")
+        slider = page.locator(".widget-slider")
+        slider.first.wait_for(timeout=15_000)
+        assert page.locator(".widget-readout").first.inner_text().strip() == "7"
+        tab.check_page("widgets")
+        page.locator(".widget-slider").first.scroll_into_view_if_needed()
+        tab.shot("widget")
+    finally:
+        tab.close()
+    assert tab.outside == [] and tab.errors == []
