@@ -24,8 +24,8 @@ __all__ = [
     "coin_a_theta",
     "compare",
     "do_batzoglou_second_e_step",
+    "e_step_responsibilities",
     "e_step_two_components",
-    "e_step_weights",
     "gaussian_log_likelihood",
     "global_warming_parameters",
     "gmm_1d_misassigned",
@@ -207,7 +207,7 @@ def _two_coins(rng: np.random.Generator, n_tosses: int, *, close: bool = False):
     """Fresh trials of two coins: ``heads`` and the heads probabilities ``theta_a, theta_b``.
 
     ``close=True`` draws two nearly equal coins near 1/2, so that even with thousands of
-    tosses per trial every weight stays well inside (0, 1) while each trial's probability,
+    tosses per trial every responsibility stays well inside (0, 1) while each trial's probability,
     a product of ``n_tosses`` factors, underflows to 0.
     """
     from emlab.coins import simulate_trials
@@ -224,10 +224,10 @@ def _two_coins(rng: np.random.Generator, n_tosses: int, *, close: bool = False):
     return heads, float(theta_a), float(theta_b)
 
 
-def e_step_weights(function: Callable, *, many_tosses: bool = False) -> None:
-    """Check ``function(heads, n_tosses, theta_A, theta_B) -> weights`` (lesson 04).
+def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) -> None:
+    """Check ``function(heads, n_tosses, theta_A, theta_B) -> resp`` (lesson 04).
 
-    ``weights[i]`` is :math:`(r_{iA}, r_{iB})`, the posterior probability of each coin
+    ``resp[i]`` is :math:`(r_{iA}, r_{iB})`, the posterior probability of each coin
     for trial :math:`i` with both coins equally likely a priori:
     :math:`r_{iA} \\propto \\theta_A^{h_i} (1 - \\theta_A)^{n - h_i}`. Compared with
     :func:`emlab.coins.e_step` on fresh trials; ``many_tosses=True`` uses 1500 to 2000
@@ -251,18 +251,18 @@ def e_step_weights(function: Callable, *, many_tosses: bool = False) -> None:
             f"is the same for both coins and cancels; work with logarithms."
         ) from None
     if not_answered(got):
-        compare(got, expected, name="weights")
+        compare(got, expected, name="responsibilities")
     try:
         got = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        compare(got, expected, name="weights")
+        compare(got, expected, name="responsibilities")
     if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-6, atol=1e-9):
         return
     if got.shape == expected.shape:
         zero_rows = np.all(got == 0, axis=1)
         if many_tosses and (np.any(np.isnan(got)) or np.any(zero_rows)):
             raise AssertionError(
-                "weights contain NaN (or rows of zeros) for trials of thousands of tosses: "
+                "The responsibilities contain NaN (or rows of zeros) for trials of thousands of tosses: "
                 "theta**h * (1 - theta)**(n - h) is then a product of thousands of numbers "
                 "below 1, which underflows to 0 for both coins, and 0 / 0 is NaN. Work with "
                 "log-likelihoods h log(theta) + (n - h) log(1 - theta) and subtract each row's "
@@ -270,23 +270,23 @@ def e_step_weights(function: Callable, *, many_tosses: bool = False) -> None:
             )
         if np.allclose(got, expected[:, ::-1], atol=1e-6):
             raise AssertionError(
-                "The two columns are swapped: column 0 must be the weight of coin A "
+                "The two columns are swapped: column 0 must be the responsibility of coin A "
                 "(theta_A), column 1 that of coin B."
             )
         log_thetas = np.log([theta_a, theta_b])
         heads_only = _reference_resp(heads[:, None] * log_thetas[None, :])
         if np.allclose(got, heads_only, atol=1e-6):
             raise AssertionError(
-                "These weights use only theta**h, the probability of the heads. The tails are "
+                "These responsibilities use only theta**h, the probability of the heads. The tails are "
                 "data too: each of the n - h tails multiplies by (1 - theta)."
             )
         if not np.allclose(got.sum(axis=1), 1.0, atol=1e-6):
             raise AssertionError(
-                f"The weights of a trial should sum to 1 over the two coins, but the row sums "
+                f"The responsibilities of a trial should sum to 1 over the two coins, but the row sums "
                 f"range from {got.sum(axis=1).min():.4g} to {got.sum(axis=1).max():.4g}. Divide "
                 f"each coin's probability of the trial by the sum over both coins (Bayes' rule)."
             )
-    compare(got, expected, name="weights", sums_to_one_axis=1)
+    compare(got, expected, name="responsibilities", sums_to_one_axis=1)
 
 
 def m_step_thetas(function: Callable) -> None:
@@ -369,6 +369,18 @@ def _do_batzoglou_e_steps(n_e_steps: int):
     return counts, thetas
 
 
+def _do_batzoglou_rounded_second_heads_a() -> float:
+    """Coin A's heads in the second E-step if the first M-step's estimates are rounded."""
+    from emlab import datasets
+    from emlab.coins import e_step, expected_counts
+
+    data = datasets.do_batzoglou()
+    _, thetas = _do_batzoglou_e_steps(1)
+    resp, _ = e_step(data.heads, data.n_tosses, np.round(thetas, 2))
+    heads, _ = expected_counts(data.heads, data.n_tosses, resp)
+    return float(heads[0])
+
+
 def do_batzoglou_second_e_step(heads_to_a) -> None:
     """Check a numeric answer: heads attributed to coin A by the second E-step (lesson 04).
 
@@ -406,6 +418,12 @@ def do_batzoglou_second_e_step(heads_to_a) -> None:
         raise AssertionError("That is coin B's share of the heads; the exercise asks for coin A.")
     if near(second_tails[0]):
         raise AssertionError("That is coin A's share of the tails; the exercise asks for heads.")
+    if near(_do_batzoglou_rounded_second_heads_a()) and not near(second_heads[0]):
+        raise AssertionError(
+            "That is the count from the first M-step's estimates rounded to 0.71 and 0.58. "
+            "Rounding moves the answer: use the estimates in full precision (the array the "
+            "M-step returns), not the two decimals printed in the lesson."
+        )
     compare(value, second_heads[0], name="heads_to_A", rtol=0.0, atol=0.006, reveal=False)
 
 

@@ -46,12 +46,12 @@ def binomial_pmf_weights(heads, n_tosses, theta_A, theta_B):
     return p / p.sum(axis=1, keepdims=True)
 
 
-def test_e_step_weights_accepts_right_answers_every_time():
+def test_e_step_responsibilities_accepts_right_answers_every_time():
     for _ in range(20):
-        checks.e_step_weights(log_space_weights)
-        checks.e_step_weights(log_space_weights, many_tosses=True)
-        checks.e_step_weights(binomial_pmf_weights, many_tosses=True)
-        checks.e_step_weights(product_weights)  # fine for a few tosses
+        checks.e_step_responsibilities(log_space_weights)
+        checks.e_step_responsibilities(log_space_weights, many_tosses=True)
+        checks.e_step_responsibilities(binomial_pmf_weights, many_tosses=True)
+        checks.e_step_responsibilities(product_weights)  # fine for a few tosses
 
 
 def test_the_reference_agrees_with_the_paper_example():
@@ -72,19 +72,19 @@ def test_the_reference_agrees_with_the_paper_example():
         (..., "not defined"),
     ],
 )
-def test_e_step_weights_names_the_mistake(wrong, message):
+def test_e_step_responsibilities_names_the_mistake(wrong, message):
     for _ in range(5):
         with pytest.raises(AssertionError, match=message):
-            checks.e_step_weights(wrong)
+            checks.e_step_responsibilities(wrong)
 
 
-def test_e_step_weights_catches_underflow_with_many_tosses():
+def test_e_step_responsibilities_catches_underflow_with_many_tosses():
     for _ in range(5):
         with pytest.raises(AssertionError, match="underflows to 0"):
-            checks.e_step_weights(product_weights, many_tosses=True)
+            checks.e_step_responsibilities(product_weights, many_tosses=True)
 
 
-def test_e_step_weights_explains_an_overflow():
+def test_e_step_responsibilities_explains_an_overflow():
     def with_python_binomials(heads, n_tosses, theta_A, theta_B):
         from math import comb
 
@@ -93,9 +93,9 @@ def test_e_step_weights_explains_an_overflow():
         p_b = coef * theta_B**heads * (1 - theta_B) ** (n_tosses - heads)
         return np.column_stack([p_a, p_b]) / (p_a + p_b)[:, None]
 
-    checks.e_step_weights(with_python_binomials)
+    checks.e_step_responsibilities(with_python_binomials)
     with pytest.raises(AssertionError, match=r"OverflowError.*work with logarithms"):
-        checks.e_step_weights(with_python_binomials, many_tosses=True)
+        checks.e_step_responsibilities(with_python_binomials, many_tosses=True)
 
 
 # --- Exercise 2: the M-step -----------------------------------------------------------------
@@ -151,6 +151,18 @@ def third_e_step_heads_a():
     return heads[0]
 
 
+def rounded_second_e_step_heads_a():
+    """The trap: the second E-step from the first M-step's estimates as printed, 0.71 and 0.58."""
+    data = datasets.do_batzoglou()
+    heads, _ = expected_counts(data.heads, 10, e_step(data.heads, 10, [0.71, 0.58])[0])
+    return heads[0]
+
+
+def test_the_rounding_trap_is_far_enough_from_the_answer_to_be_told_apart():
+    heads, _ = second_e_step_counts()
+    assert abs(rounded_second_e_step_heads_a() - heads[0]) > 0.03
+
+
 def test_second_e_step_accepts_the_answer_rounded_to_two_decimals():
     heads, _ = second_e_step_counts()
     checks.do_batzoglou_second_e_step(heads[0])
@@ -167,6 +179,7 @@ def test_second_e_step_names_the_mistake_without_revealing_the_answer():
         (third_e_step_heads_a(), "one iteration too many"),
         (heads[1], "coin B's share"),
         (tails[0], "tails"),
+        (rounded_second_e_step_heads_a(), "full precision"),
         (0.75, "not a probability"),
         (heads[0] + 0.5, "too high"),
         (heads[0] - 0.5, "too low"),
