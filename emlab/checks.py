@@ -1075,6 +1075,12 @@ def responsibility_of_men_at_180(r_men) -> None:
             raise AssertionError(
                 f"r_men = {value:.4g} is not a probability: a responsibility lies between 0 and 1."
             )
+        if abs(value - expected) < 0.01:
+            raise AssertionError(
+                "r_men is close, but not under the parameters of the task: use exactly the rounded "
+                "values it gives, pi = (0.58, 0.42), mu = (163.6, 178.8) cm and sigma = (7.3, 6.3) "
+                "cm (not fit.params, whose extra digits change the third decimal)."
+            )
     compare(r_men, expected, name="r_men", rtol=1e-3, reveal=False)
 
 

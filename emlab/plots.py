@@ -36,6 +36,7 @@ __all__ = [
     "COLORS",
     "OKABE_ITO",
     "STYLE",
+    "contours_below_max",
     "covariance_ellipses",
     "covariances_to_full",
     "graphical_model",
@@ -913,3 +914,95 @@ def graphical_model(
     ax.set_aspect("equal")
     ax.set_axis_off()
     return _label(ax, title, None, None)
+
+
+# --------------------------------------------------------------------------- lesson 4
+
+
+def contours_below_max(
+    x,
+    y,
+    surface,
+    ax: Axes | None = None,
+    peak: float | None = None,
+    drops: Sequence[float] | None = None,
+    outline: float | None = 0.5,
+    colorbar: bool = True,
+    title: str | None = "log-likelihood surface",
+    xlabel: str | None = "first parameter",
+    ylabel: str | None = "second parameter",
+    label: str | None = "log-likelihood minus its maximum",
+) -> Axes:
+    """Filled contours of any surface (e.g. :math:`\\ell`) at fixed drops below its maximum.
+
+    The general form of :func:`likelihood_surface`, for a surface already evaluated
+    on a grid: ``surface[j, i]`` is its value at ``(x[i], y[j])``. Bands are drawn at
+    the drops 0.5, 1, 2, 5, 10, 20, ... below the maximum, the colour bar has a tick
+    at every level, and the band within ``outline`` of the maximum, which in viridis
+    is hard to tell from the next one, is outlined in black.
+
+    Parameters
+    ----------
+    x : array-like of shape (M,)
+        Grid of the first parameter (x axis).
+    y : array-like of shape (S,)
+        Grid of the second parameter (y axis).
+    surface : array-like of shape (S, M)
+        The values on the grid; rows follow ``y``, columns ``x``.
+    ax : Axes, optional
+    peak : float, optional
+        The maximum the drops are measured from; by default ``surface.max()``. Pass the
+        true maximum when the grid is coarse, since the best grid point lies below it.
+    drops : sequence of float, optional
+        Drops below ``peak`` at which to draw contours; by default 0.5, 1, 2, 5, ...
+        up to the largest drop on the grid.
+    outline : float or None, default=0.5
+        Outline the contour this far below ``peak`` (one of ``drops``); None for none.
+        The outline has a legend entry.
+    colorbar : bool, default=True
+        Add a colour bar (an extra Axes in the figure).
+    title, xlabel, ylabel : str or None
+    label : str or None
+        Label of the colour bar.
+
+    Returns
+    -------
+    Axes
+        With the filled contours (``ax.collections[0]``, levels relative to ``peak``)
+        and, unless ``outline`` is None, the outline and its legend proxy line.
+    """
+    x = check_data(x, name="x", ndim=1, min_samples=2)
+    y = check_data(y, name="y", ndim=1, min_samples=2)
+    surface = check_data(surface, name="surface", ndim=2)
+    if surface.shape != (y.size, x.size):
+        raise ValueError(
+            f"surface must have shape (len(y), len(x)) = ({y.size}, {x.size}), "
+            f"got {surface.shape}: rows follow y, columns follow x."
+        )
+    peak = surface.max() if peak is None else float(peak)
+    if not np.isfinite(peak) or peak < surface.max() - 1e-9 * max(1.0, abs(peak)):
+        raise ValueError(f"peak must be at least the surface's maximum, {surface.max():.6g}.")
+    relative = surface - peak
+    if drops is None:
+        drops = _one_two_five(-relative.min())
+    drops = np.unique(check_positive(np.atleast_1d(drops), name="drops"))
+    if outline is not None and not np.any(np.isclose(drops, outline)):
+        raise ValueError(f"outline={outline} must be one of the drops {drops.tolist()}.")
+    levels = np.concatenate([-drops[::-1], [0.0]])
+    bands = mpl.colors.BoundaryNorm(levels, plt.get_cmap("viridis").N, extend="min")
+    ax = _axes(ax)
+    filled = ax.contourf(x, y, relative, levels=levels, cmap="viridis", norm=bands, extend="min")
+    if outline is not None:
+        ax.contour(
+            x,
+            y,
+            relative,
+            levels=[-outline],
+            colors=TOTAL_COLOR,
+            linewidths=1.5,
+            linestyles="solid",
+        )
+        ax.plot([], [], color=TOTAL_COLOR, linewidth=1.5, label=f"{outline:g} below the maximum")
+    if colorbar:
+        ax.figure.colorbar(filled, ax=ax, label=label, ticks=levels, format="%g")
+    return _label(ax, title, xlabel, ylabel)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from emlab import checks, gmm
+from emlab import checks, datasets, gmm
 
 # --------------------------------------------------------------------------- Exercise 1
 
@@ -103,6 +103,13 @@ PARAMS = checks.HEIGHTS_EXERCISE_PARAMS
 RIGHT = men_at_180(PARAMS["weights"], PARAMS["means"], PARAMS["sds"])
 
 
+def unrounded_answer():
+    """The answer under EM's unrounded estimates (the lesson's fit.params), not the task's."""
+    heights, _ = datasets.heights_by_sex()
+    fit = gmm.fit_gmm_1d(heights, [0.5, 0.5], [150.0, 190.0], [10.0, 10.0], tol=1e-8, max_iter=1000)
+    return men_at_180(fit.params["weights"], fit.params["means"], fit.params["sds"])[1]
+
+
 @pytest.mark.parametrize("answer", [RIGHT[1], round(RIGHT[1], 3), np.float64(RIGHT[1]), [RIGHT[1]]])
 def test_responsibility_check_accepts_the_answer_and_its_rounding(answer):
     checks.responsibility_of_men_at_180(answer)
@@ -120,6 +127,7 @@ def test_responsibility_check_accepts_the_answer_and_its_rounding(answer):
         (RIGHT, "both responsibilities"),
         (1.7, "not a probability"),
         (RIGHT[1] - 0.05, "too low"),
+        (unrounded_answer(), "use exactly the rounded values"),
         (..., "not answered"),
         ("abc", "should be numbers"),
     ],

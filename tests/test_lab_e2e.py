@@ -18,22 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "lab"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LESSON = "03-kmeans.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="install the test extra (playwright)")
-if not Path(CHROMIUM).exists():  # make test installs it; a bare pytest run may not have it
-    pytest.skip(
-        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
-    )
 
 
 def _free_port() -> int:
@@ -90,12 +77,12 @@ def lab(tmp_path_factory):
         log.close()
 
 
-def test_lesson_runs_and_the_slider_redraws_the_figure(lab):
+def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
     base, token, _ = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
         page.set_default_timeout(120_000)
         page.goto(f"{base}/lab/tree/{LESSON}?token={token}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
@@ -142,4 +129,5 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab):
             ).count()
             == 0
         )
-        browser.close()
+    finally:
+        context.close()
