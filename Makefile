@@ -60,7 +60,8 @@ chromium:
 
 .PHONY: book chromium
 book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BOOK_EDITION=student: no solutions)
-	$(BIN)/jupyter-book build . --config book.yml --toc book/_toc.yml -W -n --keep-going
+	@if [ "$(EMLAB_BOOK_EDITION)" = student ]; then $(MAKE) --no-print-directory student; fi
+	$(BIN)/jupyter-book build . --config book.yml --toc book/_toc.yml -W -n --keep-going --all
 	@echo "The book is in _build/html/index.html"
 
 .PHONY: student grade

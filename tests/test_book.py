@@ -161,6 +161,10 @@ def test_math_and_widgets_are_served_by_the_book(book):
     assert (book / "_static" / "vendor" / "mathjax" / "tex-chtml-full.js").exists()
     assert (book / "_static" / "vendor" / "mathjax" / "output" / "chtml" / "fonts").is_dir()
     assert (book / "_static" / "vendor" / "html-manager" / "embed.js").exists()
+    for lesson in LESSONS:  # the widget renderer (2 MB) only where a widget is shown
+        html = (book / _page(lesson)).read_text(encoding="utf-8")
+        if WIDGET_VIEW not in html:
+            assert "html-manager/embed.js" not in html, lesson.name
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
@@ -232,6 +236,12 @@ MATH_STATUS = r"""async () => {
 }"""
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# every saved widget view is drawn by ipywidgets' renderer next to its <script> (this many are not)
+UNRENDERED_WIDGETS = f"""() => [...document.querySelectorAll("script[type='{WIDGET_VIEW}']")]
+  .filter((s) => !s.parentElement.querySelector(".jupyter-widgets")).length"""
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -280,6 +290,8 @@ class Reader:
         assert raw == [], f"{label}: raw TeX in the text: {raw}"
         images = page.evaluate(BROKEN_IMAGES)
         assert images["broken"] == [], f"{label}: images that did not load: {images['broken']}"
+        if page.locator(f"script[type='{WIDGET_VIEW}']").count():
+            page.wait_for_function(f"({UNRENDERED_WIDGETS})() === 0", timeout=15_000)
         return {**math, "images": images["count"]}
 
     def shot(self, name: str, full_page: bool = False):
@@ -348,6 +360,7 @@ def test_solutions_are_collapsed_until_asked_for(reader):
     first.locator("summary").click()
     assert body.is_visible()
     first.scroll_into_view_if_needed()
+    page.wait_for_timeout(600)  # the solution fades in
     reader.check_page(f"{lesson.stem} with a solution open")
     reader.shot(f"solution-open-{lesson.stem}")
 
@@ -357,12 +370,13 @@ def test_search_finds_a_lesson(reader):
     results = page.locator("#search-results ul.search li")
     results.first.wait_for(timeout=15_000)
     assert results.count() >= 1
-    assert any(
-        "notebooks/" in (a or "")
-        for a in results.locator("a").evaluate_all(
-            "links => links.map(a => a.getAttribute('href'))"
-        )
-    )
+    hrefs = results.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert any("notebooks/" in (href or "") for href in hrefs)
+    page.wait_for_timeout(1000)  # the quoted math is typeset once the results are in
+    raw = page.evaluate(VISIBLE_RAW_TEX)
+    # a snippet may cut a formula in two; a whole \( ... \) left in the text was not typeset
+    whole = [text for text in raw if re.search(r"\\\(.*?\\\)", text)]
+    assert whole == [], f"raw TeX in the search results: {whole}"
     reader.shot("search")
 
 
@@ -465,3 +479,36 @@ def test_saved_widget_state_renders_offline(browser, tmp_path):
     finally:
         tab.close()
     assert tab.outside == [] and tab.errors == []
+
+
+# --- the student book: no solutions, and the student editions to download --------------------
+
+
+def test_the_student_book_leaves_the_solutions_out(tmp_path):
+    lesson = next((p for p in LESSONS if _regions(p)["solution"]), None)
+    if lesson is None:
+        pytest.skip("no lesson has a solution yet")
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "book.yml", source / "book.yml")
+    (source / "notebooks").mkdir()
+    shutil.copy(lesson, source / "notebooks" / lesson.name)
+    # stands in for the student edition that `make student` writes
+    edition = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"edition": "student"}, "cells": []}
+    (source / "student").mkdir()
+    (source / "student" / lesson.name).write_text(json.dumps(edition), encoding="utf-8")
+
+    html = build_book(source, tmp_path / "out", edition="student")
+    page = (html / _page(lesson)).read_text(encoding="utf-8")
+    assert "Show solution" not in page and "emlab-solution" not in page
+    parser = _CodeText()
+    parser.feed(page)
+    code = " ".join(" ".join(parser.blocks).split())
+    for cell in _regions(lesson)["solution"]:
+        lines = [ln for ln in _source(cell).splitlines() if ln.strip() and "SOLUTION" not in ln]
+        assert " ".join(" ".join(lines).split()) not in code, "a solution shows in the student book"
+    downloads = [html / "_sources" / "notebooks" / lesson.name]
+    downloads += list(html.glob(f"_downloads/*/{lesson.name}"))
+    assert len(downloads) == 2
+    for copy in downloads:
+        assert json.loads(copy.read_text())["metadata"] == {"edition": "student"}, copy

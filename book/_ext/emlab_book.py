@@ -8,7 +8,8 @@ JSON), this extension adds the tags myst-nb understands, to an in-memory copy on
 * raw cells, and the test cells between ``# BEGIN TESTS`` / ``# END TESTS``: ``remove-cell``;
 * code cells between ``# BEGIN SOLUTION`` / ``# END SOLUTION``: ``hide-cell``, with the toggle
   labelled "Show solution"; Markdown cells there (model answers) become a collapsed dropdown;
-* in the student edition (``EMLAB_BOOK_EDITION=student``) solutions are removed instead.
+* in the student edition (``EMLAB_BOOK_EDITION=student``) solutions are removed instead, and
+  the notebooks offered for download are the student editions that ``make student`` writes.
 
 Inside a solution's code, otter's own markers (``# BEGIN SOLUTION`` lines, ``# SOLUTION``
 comments, ``# BEGIN PROMPT`` blocks) are dropped from what the book shows.
@@ -39,6 +40,8 @@ SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION(\s+NO\s+PROMPT)?\s*$", re.IGNOREC
 PROMPT_START = re.compile(r"^\s*(\"\"\"|''')?\s*#\s*BEGIN\s+PROMPT\b", re.IGNORECASE)
 PROMPT_END = re.compile(r"#\s*END\s+PROMPT\b", re.IGNORECASE)
 EDITIONS = ("instructor", "student")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _source(cell: dict) -> str:
@@ -182,7 +185,9 @@ def _on_env_get_outdated(app, env, added, changed, removed):
 
 
 def _on_html_page_context(app, pagename, templatename, context, doctree):
-    """Drop thebe's scripts (thebe is off; they only name a CDN) and scripts added twice.
+    """Drop thebe's scripts (thebe is off; they only name a CDN), scripts added twice, and the
+    widget renderer where no widget is shown; give the search page MathJax, to typeset the math
+    that search results quote.
 
     Jupyter Book 1 loads sphinx-thebe whatever the configuration, and its inline configuration
     script ends up twice in each page, which is a JavaScript error (a `const` declared twice).
@@ -191,19 +196,55 @@ def _on_html_page_context(app, pagename, templatename, context, doctree):
     if not scripts:
         return
     thebe_on = app.config.html_theme_options.get("launch_buttons", {}).get("thebe", False)
+    # a notebook keeps the state of every widget it made, but a page that shows none of them
+    # (the lesson removed those outputs) need not load the widget renderer
+    shows_widgets = WIDGET_VIEW in context.get("body", "")
+    widget_js = set(app.config.nb_ipywidgets_js)
     seen, kept = set(), []
     for script in scripts:
-        filename = getattr(script, "filename", None) or ""
-        body = getattr(script, "attributes", {}).get("body", "")
+        filename = (getattr(script, "filename", None) or "").split("?")[0]
+        filename = filename.removeprefix("_static/")
+        attributes = getattr(script, "attributes", {})
+        body = attributes.get("body", "")
         if not thebe_on and ("thebe" in filename or "THEBE_JS_URL" in body):
+            continue
+        if not shows_widgets and (filename in widget_js or attributes.get("type") == WIDGET_STATE):
             continue
         if (filename, body) not in seen:
             seen.add((filename, body))
             kept.append(script)
     scripts[:] = kept
+    if pagename == "search":  # search results quote math as TeX: typeset it there too
+        app.add_js_file(app.config.mathjax_path, defer="defer")
+        app.add_js_file("emlab-search.js")
     styles = context.get("css_files")
     if styles and not thebe_on:
         styles[:] = [s for s in styles if "thebe" not in (getattr(s, "filename", None) or "")]
+
+
+def _on_build_finished(app: Sphinx, exception) -> None:
+    """Student edition: the notebooks to download are the student editions, not the solutions.
+
+    Sphinx copies each lesson's source (the instructor's notebook) to ``_sources/`` for the
+    download button and to ``_downloads/`` for the landing page's links. In the student edition
+    both copies are replaced by ``student/NN-topic.ipynb``, as written by ``make student``.
+    """
+    if exception is not None or _edition(app) != "student" or app.builder.format != "html":
+        return
+    student = Path(app.srcdir) / app.config.emlab_student_notebooks
+    outdir = Path(app.outdir)
+    for lesson in sorted(d for d in app.env.found_docs if LESSON_DOC.match(d)):
+        name = Path(lesson).name + ".ipynb"
+        edition = student / name
+        if not edition.exists():
+            raise FileNotFoundError(
+                f"the student book needs {edition}, the student edition of {lesson}: "
+                "run `make student` first (`EDITION=student make book` does)"
+            )
+        copies = [outdir / "_sources" / (lesson + ".ipynb"), *outdir.glob(f"_downloads/*/{name}")]
+        for copy in copies:
+            if copy.exists():
+                copy.write_bytes(edition.read_bytes())
 
 
 def setup(app: Sphinx) -> dict:
@@ -212,5 +253,7 @@ def setup(app: Sphinx) -> dict:
     )
     app.connect("source-read", _on_source_read)
     app.connect("env-get-outdated", _on_env_get_outdated)
+    app.add_config_value("emlab_student_notebooks", "student", "env", types=[str])
     app.connect("html-page-context", _on_html_page_context, priority=900)
+    app.connect("build-finished", _on_build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
