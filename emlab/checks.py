@@ -451,8 +451,11 @@ def _fresh_mixture_1d(rng: np.random.Generator):
     weights = rng.dirichlet(np.ones(n_components))
     while np.abs(weights - 1 / n_components).max() < 0.1:
         weights = rng.dirichlet(np.ones(n_components))
-    means = np.sort(rng.uniform(-10.0, 10.0, n_components))
     sds = rng.uniform(1.5, 4.0, n_components)
+    # neighbours 1 to 2 average sds apart: the components overlap, so every responsibility
+    # matters (well-separated components give responsibilities of 0 and 1 that hide mistakes)
+    gaps = rng.uniform(1.0, 2.0, n_components - 1) * sds.mean()
+    means = rng.uniform(-10.0, 0.0) + np.concatenate([[0.0], np.cumsum(gaps)])
     n = int(rng.integers(30, 80))
     z = rng.choice(n_components, size=n, p=weights)
     x = means[z] + sds[z] * rng.standard_normal(n)
@@ -567,6 +570,10 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
     n, K = int(rng.integers(40, 100)), int(rng.integers(2, 5))
     x = rng.normal(rng.uniform(-5.0, 5.0), rng.uniform(2.0, 6.0), size=n)
     resp = rng.dirichlet(np.full(K, 0.7), size=n)
+    # Every mistake below must give an answer of its own: redraw when the hard counts come out
+    # all equal (then hard / n is 1/K, and the two diagnoses cannot be told apart).
+    while np.ptp(np.bincount(resp.argmax(axis=1), minlength=K)) == 0:
+        resp = rng.dirichlet(np.full(K, 0.7), size=n)
     expected_weights, expected_means, _ = m_step_1d(x, resp)
     got = _call(function, "your function", x.copy(), resp.copy())
     if not_answered(got):
@@ -588,15 +595,15 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
             "These weights are the N_k themselves (they sum to n): divide by n so that they "
             "sum to 1.",
         ),
+        (  # before the hard counts, which can come out equal by chance
+            np.full(K, 1 / K),
+            "These are equal weights 1/K: the M-step learns the weights from the "
+            "responsibilities, N_k / n.",
+        ),
         (
             hard / n,
             "These weights count each point once, for its most likely component (a hard "
             "assignment, as in k-means). Add up the responsibilities instead: N_k / n.",
-        ),
-        (
-            np.full(K, 1 / K),
-            "These are equal weights 1/K: the M-step learns the weights from the "
-            "responsibilities, N_k / n.",
         ),
         (
             nk / K,

@@ -96,6 +96,17 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
+        # Wait until Run All has finished: the kernel answers the slider only when it is
+        # idle, and under load the cells after the explorer can take several seconds.
+        page.wait_for_function(
+            """() => {
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                return prompts.length > 0
+                    && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""",
+            timeout=180_000,
+        )
+
         explorer = (
             page.locator(".jp-OutputArea-output .widget-vbox")
             .filter(has=page.locator(".widget-slider"))
@@ -106,7 +117,7 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         explorer.wait_for(state="visible")
         image = explorer.locator("img").first
         label = explorer.locator(".widget-label").filter(has_text="log-likelihood").first
-        sync_api.expect(label).to_contain_text("half-step 0 of")
+        sync_api.expect(label).to_contain_text("half-step 0 of", timeout=60_000)
         page.wait_for_timeout(500)
         before = image.screenshot()
         page.screenshot(path=str(ARTIFACTS / "explorer-start.png"))
@@ -115,7 +126,7 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         handle.focus()
         for _ in range(3):
             handle.press("ArrowRight")
-        sync_api.expect(label).to_contain_text("half-step 3 of")
+        sync_api.expect(label).to_contain_text("half-step 3 of", timeout=60_000)
         sync_api.expect(label).to_contain_text("M-step")  # half-step 3 is iteration 2's M-step
         page.wait_for_timeout(500)
         after = image.screenshot()
