@@ -524,7 +524,7 @@ class BinomialMixture(DensityMixin, BaseEstimator):
                 random_resp = rng.uniform(size=(X.shape[0], self.n_components))
                 random_resp /= random_resp.sum(axis=1, keepdims=True)
                 start, _ = m_step(X, n_tosses, random_resp, learn_weights=False)
-            result = fit_coins(
+            result = _fit_coins_fast(
                 X,
                 n_tosses,
                 start,
@@ -586,3 +586,10 @@ class BinomialMixture(DensityMixin, BaseEstimator):
     def fit_predict(self, X, y=None):
         """Fit, then :meth:`predict` the training trials."""
         return self.fit(X).predict(X)
+
+
+def _fit_coins_fast(*args, **kwargs):
+    """:func:`emlab.fast.fit_coins_fast`, imported on first use (it imports this module)."""
+    from emlab.fast import fit_coins_fast
+
+    return fit_coins_fast(*args, **kwargs)

@@ -1,39 +1,71 @@
-"""Fast EM engines: the same answers as the lessons' readable steps, in one pass per iteration.
+r"""Fast EM engines: the same answers as the lessons' readable steps, in a few matrix products.
 
-The lesson-level functions (:func:`emlab.gmm.e_step`, :func:`emlab.gmm.m_step`, ...)
-follow the maths line by line: the E-step builds the full ``(n, K)``
-responsibility matrix, the M-step reads it back. The engines here give the same
-numbers (tests prove it) but fuse the two steps:
+The lesson-level functions (:func:`emlab.gmm.e_step`, :func:`emlab.gmm.m_step`,
+:func:`emlab.kmeans.assign`, :func:`emlab.coins.e_step`, ...) follow the maths
+line by line. The engines here give the same numbers (``tests/test_fast.py``
+proves it, iteration by iteration) and are what the estimators run:
 
-* **One pass per iteration, in chunks.** For each chunk of points the E-step
-  computes the responsibilities, adds the chunk's share of the log-likelihood and
-  adds its *sufficient statistics* to running sums; the M-step then needs only
-  those sums. The ``(n, K)`` responsibility matrix never exists, so memory stays at
-  the data plus a chunk, and each chunk fits in cache.
-* **Components side by side.** Within a chunk all components are computed together
-  (points laid out along the fast axis), so there is no Python loop over points
-  and only a short one over chunks.
+* :func:`fit_gmm_fast` (``GaussianMixture``) fuses the E-step and the M-step's
+  sums into one pass over the data, in chunks that fit in cache. The ``(n, K)``
+  responsibility matrix never exists, so memory stays at the data plus a chunk.
+* :func:`fit_kmeans_fast` (``KMeans``) does the assignment step and the update
+  step's sums as two matrix products per chunk.
+* :func:`fit_coins_fast` (``BinomialMixture``) works on the distinct heads counts
+  (at most ``n_tosses + 1`` per series) instead of on every trial.
 
-**Accuracy of the shifted statistics.** The running sums for component *k* are
-taken around its current mean :math:`m_k = \\mu_k^{(t)}`:
+**The expansion path (Gaussian mixtures).** With the data centred once,
+:math:`y = x - c` (:math:`c` the mean of the data), and :math:`a_k = \mu_k - c`,
+:math:`\Lambda_k = \Sigma_k^{-1}`,
 
 .. math::
-    s_k = \\sum_i r_{ik} (x_i - m_k), \\qquad
-    S_k = \\sum_i r_{ik} (x_i - m_k)(x_i - m_k)^\\top .
+    \log \pi_k \mathcal N(x \mid \mu_k, \Sigma_k)
+    = -\tfrac12 y^\top \Lambda_k y + (\Lambda_k a_k)^\top y + \text{const}_k
+    = \theta_k^\top \phi(y),
 
-The M-step is :math:`\\mu_k^{(t+1)} = m_k + d_k` with :math:`d_k = s_k / N_k` and
-:math:`\\Sigma_k^{(t+1)} = S_k / N_k - d_k d_k^\\top`, exactly the weighted covariance
-around the new mean. The subtraction loses about :math:`\\epsilon\\,\\lVert d_k
-\\rVert^2 / \\lambda_{\\min}(\\Sigma_k)` in relative accuracy (:math:`\\epsilon \\approx 2.2
-\\times 10^{-16}`): nothing once EM has settled, since :math:`d_k` is one step's move,
-and little even at the start. Should a component move more than ``1e3``
-standard deviations in one step (so that the loss could exceed about
-:math:`10^{-10}`), that iteration's statistics are recomputed in a second, exact
-pass around the new means. Data far from the origin cost nothing: every
-difference is taken to a nearby mean, never to 0.
+with the features :math:`\phi(y) = (y_d y_e)_{d \le e}, y_1, \dots, y_D, 1`
+(only :math:`y_d^2` for diagonal covariances, :math:`\lVert y\rVert^2` for
+spherical ones). So every log-density of a chunk is *one* matrix product
+:math:`\Theta \Phi`, and the M-step's sums :math:`\sum_i r_{ik} \phi(y_i)`
+(which hold :math:`N_k`, :math:`\sum_i r_{ik} y_i` and
+:math:`\sum_i r_{ik} y_i y_i^\top`) are a second one.
+
+*Accuracy.* The expansion adds terms that can be much larger than their sum.
+Each term of :math:`\theta_k^\top\phi(y_i)` is at most
+:math:`T_k = (R + \lVert a_k\rVert)^2 \operatorname{tr}\Lambda_k` in size, where
+:math:`R = \max_i \lVert y_i \rVert`, so with :math:`P` terms the rounding error
+is at most :math:`P \epsilon T_k` nats (:math:`\epsilon \approx 2.2 \times
+10^{-16}`); the covariance :math:`S_k / N_k - \bar y_k \bar y_k^\top` loses at most
+:math:`\epsilon R^2 / \lambda_{\min}(\Sigma_k) \le \epsilon T_k` in relative
+accuracy. Before every iteration the engine computes :math:`\max_k P\epsilon T_k`;
+when it exceeds ``EXPANSION_TOLERANCE`` (:math:`10^{-8}` nats per point: components
+narrow next to their distance from the centre of the data) that iteration takes
+the exact path instead. Data far from the origin cost nothing, as the data are
+centred first.
+
+**The exact path.** Per component, :math:`\lVert L_k^{-1}(x_i - \mu_k)\rVert^2`
+with the Cholesky factor :math:`\Sigma_k = L_k L_k^\top`, as the readable steps
+do. Its running sums for component *k* are taken around its current mean
+:math:`m_k = \mu_k^{(t)}`:
+
+.. math::
+    s_k = \sum_i r_{ik} (x_i - m_k), \qquad
+    S_k = \sum_i r_{ik} (x_i - m_k)(x_i - m_k)^\top .
+
+The M-step is :math:`\mu_k^{(t+1)} = m_k + d_k` with :math:`d_k = s_k / N_k` and
+:math:`\Sigma_k^{(t+1)} = S_k / N_k - d_k d_k^\top`, exactly the weighted covariance
+around the new mean. The subtraction loses about :math:`\epsilon\,\lVert d_k
+\rVert^2 / \lambda_{\min}(\Sigma_k)` in relative accuracy: nothing once EM has
+settled, since :math:`d_k` is one step's move. Should a component move more than
+``1e3`` standard deviations in one step, that iteration's statistics are
+recomputed in a second pass around the new means.
 """
 
 from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import os
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -41,19 +73,35 @@ from scipy.linalg import solve_triangular
 from emlab.em import EMResult, History, Snapshot
 from emlab.validation import check_data
 
-__all__ = ["fit_gmm_fast", "gmm_chunk_size"]
+__all__ = [
+    "fit_coins_fast",
+    "fit_gmm_fast",
+    "fit_kmeans_fast",
+    "gmm_chunk_size",
+    "kmeans_chunk_size",
+]
 
 _LOG_2PI = np.log(2 * np.pi)
-_EPS10 = 10 * np.finfo(np.float64).eps
+_EPS = np.finfo(np.float64).eps
+_EPS10 = 10 * _EPS
 #: Working-set size per chunk, in float64 values (about 2 MB: fits in a core's L2 cache).
 CHUNK_VALUES = 2**18
 #: A component moving more than this many standard deviations in one step triggers the exact pass.
 MAX_SHIFT_IN_SDS = 1e3
+#: Accuracy asked of the expansion path: at most this error in any point's log-density, in nats.
+EXPANSION_TOLERANCE = 1e-8
+#: Keep the features of the whole data set between iterations when they take at most this.
+FEATURE_CACHE_BYTES = 32 * 2**20
 
 
 def gmm_chunk_size(n_samples: int, n_components: int, n_features: int) -> int:
     """Points per chunk so that a chunk's ``K x D x c`` working array stays near ``CHUNK_VALUES``."""
     return int(min(n_samples, max(256, CHUNK_VALUES // max(1, n_components * n_features))))
+
+
+def expansion_chunk_size(n_samples: int, n_components: int, n_expansion: int) -> int:
+    """Points per chunk so that a chunk's features and log-densities stay near ``CHUNK_VALUES``."""
+    return int(min(n_samples, max(256, CHUNK_VALUES // (n_components + n_expansion))))
 
 
 def _whitening(covariances, covariance_type, n_components, n_features):
@@ -152,6 +200,242 @@ def _largest_shift_in_sds(shift, covariances, covariance_type):
     return float(np.max(np.linalg.norm(shift, axis=1) / np.sqrt(np.maximum(smallest, 1e-300))))
 
 
+# ---------------------------------------------------------------------------
+# The expansion path: one matrix product per chunk for the E-step, one for the statistics
+
+
+# ---------------------------------------------------------------------------
+# Chunks on every core
+
+
+#: Worker threads for the chunks (numpy releases the GIL inside each array operation).
+N_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+@functools.lru_cache(maxsize=1)
+def _executor():
+    return concurrent.futures.ThreadPoolExecutor(N_THREADS, thread_name_prefix="emlab-fast")
+
+
+def _map_chunks(function, starts):
+    """``[function(start) for start in starts]``, the chunks spread over ``N_THREADS`` threads.
+
+    The results come back in chunk order, so sums over them do not depend on the
+    threads' timing: a fit gives the same numbers, bit for bit, every time.
+    """
+    if N_THREADS == 1 or len(starts) < 2:
+        return [function(start) for start in starts]
+    groups = [starts[i::N_THREADS] for i in range(N_THREADS)]
+    done = list(_executor().map(lambda group: [function(start) for start in group], groups))
+    by_start = {
+        start: result
+        for group, results in zip(groups, done, strict=True)
+        for start, result in zip(group, results, strict=True)
+    }
+    return [by_start[start] for start in starts]
+
+
+@contextlib.contextmanager
+def _one_blas_thread(n_chunks):
+    """One BLAS thread per worker while the chunks run in parallel (no oversubscription)."""
+    if N_THREADS == 1 or n_chunks < 2:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@functools.lru_cache(maxsize=32)
+def _upper_triangle(n_features: int):
+    r"""Row and column indices of the entries on and above the diagonal, and their weights.
+
+    The weight is -1/2 on the diagonal and -1 above it: :math:`-\tfrac12 y^\top \Lambda y
+    = \sum_{d \le e} w_{de} \Lambda_{de} y_d y_e`.
+    """
+    rows, cols = np.triu_indices(n_features)
+    return rows, cols, np.where(rows == cols, -0.5, -1.0), np.eye(n_features)
+
+
+def _n_quadratic(covariance_type: str, n_features: int) -> int:
+    """How many quadratic features: D(D+1)/2 (full, tied), D (diag) or 1 (spherical)."""
+    if covariance_type in ("full", "tied"):
+        return n_features * (n_features + 1) // 2
+    return n_features if covariance_type == "diag" else 1
+
+
+def _features(Xc, center, covariance_type):
+    r"""The features :math:`\phi(y)` of centred points :math:`y = x - c`, shape (P, n).
+
+    Rows: the quadratic terms (:math:`y_d y_e` for :math:`d \le e`, or :math:`y_d^2`,
+    or :math:`\lVert y \rVert^2`), then :math:`y_1, \dots, y_D`, then a row of ones.
+    """
+    n, D = Xc.shape
+    Yt = np.ascontiguousarray(np.subtract(Xc, center).T)  # (D, n), rows contiguous
+    q = _n_quadratic(covariance_type, D)
+    F = np.empty((q + D + 1, n))
+    if covariance_type in ("full", "tied"):
+        row = 0
+        for d in range(D):
+            np.multiply(Yt[d:], Yt[d], out=F[row : row + D - d])
+            row += D - d
+    elif covariance_type == "diag":
+        np.square(Yt, out=F[:D])
+    else:
+        np.einsum("dn,dn->n", Yt, Yt, out=F[0])
+    F[q : q + D] = Yt
+    F[-1] = 1.0
+    return F
+
+
+def _precision_factors(covariances, covariance_type, n_components, n_features):
+    """``(inv_L, half_log_det)``: :math:`L_k^{-1}` (K, D, D), or :math:`1/\\sigma_{kd}` (K, D)."""
+    if covariance_type == "full" and n_features == 1:
+        covariances, covariance_type = covariances.reshape(n_components, 1), "diag"
+    if covariance_type in ("diag", "spherical"):
+        variances = covariances if covariance_type == "diag" else covariances[:, None]
+        if not np.all(variances > 0):
+            raise np.linalg.LinAlgError
+        inv_sd = 1.0 / np.sqrt(variances)
+        if covariance_type == "spherical":
+            inv_sd = np.repeat(inv_sd, n_features, axis=1)
+        return inv_sd, -np.log(inv_sd).sum(axis=1)
+    factors = np.linalg.cholesky(covariances.reshape(-1, n_features, n_features))
+    inv_L = np.linalg.inv(factors)
+    half_log_det = np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
+    if covariance_type == "tied":
+        inv_L = np.repeat(inv_L, n_components, axis=0)
+        half_log_det = np.repeat(half_log_det, n_components)
+    return inv_L, half_log_det
+
+
+def _coefficients(weights, means, inv_L, half_log_det, center, covariance_type):
+    r"""``theta`` of shape (K, P) with :math:`\log \pi_k + \log \mathcal N(x \mid \mu_k, \Sigma_k)
+    = \theta_k^\top \phi(x - c) + s`, the shift ``s`` (the highest peak of the
+    :math:`\log \pi_k \mathcal N`), and the parts of the accuracy bound.
+
+    With :math:`a_k = \mu_k - c` and :math:`\Lambda_k = \Sigma_k^{-1}`:
+    :math:`-\tfrac12 (y - a_k)^\top \Lambda_k (y - a_k) = -\tfrac12 y^\top\Lambda_k y
+    + (\Lambda_k a_k)^\top y - \tfrac12 \lVert L_k^{-1} a_k \rVert^2`.
+    """
+    K, D = means.shape
+    offsets = means - center
+    q = _n_quadratic(covariance_type, D)
+    theta = np.empty((K, q + D + 1))
+    if inv_L.ndim == 2:  # diagonal precisions 1 / sigma_kd^2
+        precisions = inv_L**2
+        if covariance_type == "spherical":
+            theta[:, 0] = -0.5 * precisions[:, 0]
+        else:
+            theta[:, :q] = -0.5 * precisions
+        linear = precisions * offsets
+        whitened = inv_L * offsets
+        largest_precision = precisions.sum(axis=1)  # trace of the precision matrix
+    else:
+        whitened = np.einsum("kde,ke->kd", inv_L, offsets)
+        linear = np.einsum("kdj,kd->kj", inv_L, whitened)  # Lambda_k a_k = L^-T (L^-1 a_k)
+        precisions = inv_L.transpose(0, 2, 1) @ inv_L
+        rows, cols, halves, _ = _upper_triangle(D)
+        theta[:, :q] = halves * precisions[:, rows, cols]
+        largest_precision = np.einsum("kde,kde->k", inv_L, inv_L)  # trace = ||L^-1||_F^2
+    theta[:, q : q + D] = linear
+    with np.errstate(divide="ignore"):
+        peaks = np.log(weights) - half_log_det - 0.5 * D * _LOG_2PI
+    # every log pi_k N(x | mu_k, Sigma_k) is at most its peak, so after subtracting the
+    # highest peak no exp can overflow (see _expansion_pass)
+    shift = float(peaks.max())
+    theta[:, -1] = (peaks - shift) - 0.5 * np.einsum("kd,kd->k", whitened, whitened)
+    reach = np.sqrt(np.einsum("kd,kd->k", offsets, offsets))
+    return theta, shift, reach, largest_precision
+
+
+#: Points whose shifted densities add up to less than this are redone with their own maximum.
+_TINY = 1e-250
+
+
+def _expansion_pass(features, starts, theta, shift):
+    r"""One fused E-step over the chunks that begin at ``starts``.
+
+    ``features(start)`` gives a chunk's features :math:`\Phi` (P, c). Returns the total
+    log-likelihood and ``G`` (K, P), the responsibility-weighted sums of the features,
+    :math:`G_k = \sum_i r_{ik} \phi(y_i)`.
+
+    The log-sum-exp is shifted by one constant, the highest peak :math:`s` of the
+    :math:`\log \pi_k \mathcal N`, instead of by each point's own maximum: no
+    :math:`e^{\ell_{ik} - s}` can overflow, and two passes over the (K, c) block are
+    saved. Points so far from every component that their sum underflows (below
+    ``_TINY``) are redone with their own maximum, as :func:`scipy.special.logsumexp` does.
+    """
+
+    def one_chunk(start):
+        F = features(start)
+        joint = theta @ F  # (K, c): log pi_k N(x_i) - s
+        np.exp(joint, out=joint)
+        total = joint.sum(axis=0)
+        extra = 0.0
+        if total.min() < _TINY:
+            far = np.flatnonzero(total < _TINY)
+            log_prob = theta @ F[:, far]
+            top = log_prob.max(axis=0)
+            log_prob -= top
+            np.exp(log_prob, out=log_prob)
+            joint[:, far] = log_prob
+            total[far] = log_prob.sum(axis=0)
+            extra = float(top.sum())
+        log_likelihood = float(np.log(total).sum()) + extra + shift * F.shape[1]
+        np.divide(1.0, total, out=total)
+        joint *= total  # the responsibilities
+        return log_likelihood, joint @ F.T
+
+    results = _map_chunks(one_chunk, starts)
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _expansion_m_step(stats, center, covariance_type, reg_covar, n_features):
+    """Parameters from ``G``: the same M-step as :func:`_m_step`, around the centre ``c``."""
+    D = n_features
+    q = _n_quadratic(covariance_type, D)
+    nk = stats[:, -1]
+    counts = nk + _EPS10
+    shift = stats[:, q : q + D] / counts[:, None]
+    weights = counts / counts.sum()
+    means = center + shift
+    if covariance_type in ("full", "tied"):
+        rows, cols, _, identity = _upper_triangle(D)
+        scatter = np.empty((len(nk), D, D))
+        scatter[:, rows, cols] = stats[:, :q]
+        scatter[:, cols, rows] = stats[:, :q]
+        centred = scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+        if covariance_type == "tied":
+            covariances = centred.sum(axis=0) / counts.sum() + reg_covar * identity
+        else:
+            covariances = centred / counts[:, None, None] + reg_covar * identity
+    elif covariance_type == "diag":
+        covariances = (stats[:, :D] - nk[:, None] * shift**2) / counts[:, None] + reg_covar
+    else:
+        total = stats[:, 0] - nk * np.einsum("kd,kd->k", shift, shift)
+        covariances = total / counts / D + reg_covar
+    return weights, means, covariances
+
+
+def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar, data_variance):
+    """Cheap screen before :func:`emlab.gmm._warn_if_collapsed`'s eigenvalues.
+
+    :math:`\\lambda_{\\min}(\\Sigma_k) \\ge 1 / \\operatorname{tr}(\\Sigma_k^{-1})` and
+    :math:`\\lambda_{\\max}(\\Sigma_k) \\le \\operatorname{tr}\\Sigma_k`, so when every
+    lower bound clears the collapse floor no component can have collapsed.
+    """
+    if covariance_type in ("full", "tied"):
+        trace = np.trace(covariances.reshape(-1, *covariances.shape[-2:]), axis1=1, axis2=2)
+    else:
+        trace = covariances.reshape(len(covariances), -1).sum(axis=1) * (
+            1 if covariance_type == "diag" else len(trace_precision)
+        )
+    floor = 2 * reg_covar + 1e-12 * max(float(np.max(trace)), data_variance)
+    return bool(np.any(1.0 / trace_precision <= floor))
+
+
 def fit_gmm_fast(
     X,
     weights,
@@ -167,7 +451,9 @@ def fit_gmm_fast(
 
     Same arguments, same stopping rule, same history of parameters and
     log-likelihoods (responsibilities are not recorded: that is the point), and the
-    same numbers to about 1e-12 relative. ``result.resp`` is ``None``.
+    same numbers to about 1e-10 relative. ``result.resp`` is ``None``. Each
+    iteration takes the expansion path when its error bound allows and the exact
+    path otherwise (see the module's docstring).
 
     Parameters
     ----------
@@ -177,56 +463,343 @@ def fit_gmm_fast(
     covariance_type : {"full", "tied", "diag", "spherical"}
     tol, max_iter, reg_covar : float, int, float
     chunk_size : int, optional
-        Points per chunk; by default :func:`gmm_chunk_size`.
+        Points per chunk; by default chosen so that a chunk's working set is about 2 MB.
 
     Returns
     -------
     EMResult
     """
-    from emlab.gmm import _check_covariance_type, _check_means, _warn_if_collapsed
+    from emlab.gmm import (
+        _check_covariance_type,
+        _check_means,
+        _warn_if_collapsed,
+        cholesky_factors,
+    )
     from emlab.validation import check_weights
 
     X = check_data(X)
     n, D = X.shape
     covariance_type = _check_covariance_type(covariance_type)
     weights = check_weights(weights)
-    means = _check_means(means, len(weights), D)
+    K = len(weights)
+    means = _check_means(means, K, D)
     covariances = np.asarray(covariances, dtype=float)
-    chunk = int(chunk_size) if chunk_size else gmm_chunk_size(n, len(weights), D)
-    data_variance = X.var(axis=0).max()
+    cholesky_factors(covariances, covariance_type, K, D)  # shape and definiteness, clear errors
+    requested_shape = covariances.shape
+    if D == 1 and covariance_type != "tied":
+        # one feature: full, diag and spherical are all one variance per component, and
+        # the spherical path (features y^2, y, 1) is the leanest
+        covariance_type, covariances = "spherical", covariances.reshape(K)
+    n_features_total = _n_quadratic(covariance_type, D) + D + 1
+    exact_chunk = int(chunk_size) if chunk_size else gmm_chunk_size(n, K, D)
+    chunk = int(chunk_size) if chunk_size else expansion_chunk_size(n, K, n_features_total)
+    # one chunked pass for the spread of the data: no temporary the size of X
+    center = X.mean(axis=0)
+    radius, squares = 0.0, np.zeros(D)
+    for s in range(0, n, chunk):
+        centred = X[s : s + chunk] - center
+        radius = max(radius, float(np.sqrt(np.einsum("nd,nd->n", centred, centred).max())))
+        squares += np.einsum("nd,nd->d", centred, centred)
+    data_variance = float(squares.max() / n)
+    cached = None
+    if n_features_total * n * 8 <= FEATURE_CACHE_BYTES:
+        cached = _features(X, center, covariance_type)
+    starts = list(range(0, n, chunk))
 
-    history = History()
-    previous = None
-    converged = False
-    for iteration in range(int(max_iter) + 1):
-        log_likelihood, nk, sums, scatter = _pass(
-            X, weights, means, covariances, covariance_type, chunk
+    def features(start):
+        if cached is not None:
+            return cached[:, start : start + chunk]
+        return _features(X[start : start + chunk], center, covariance_type)
+
+    limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
+
+    def prepare(weights, means, covariances):
+        try:
+            inv_L, half_log_det = _precision_factors(covariances, covariance_type, K, D)
+        except np.linalg.LinAlgError:
+            cholesky_factors(covariances, covariance_type, K, D)  # raises the clear error
+            raise
+        theta, shift, reach, trace_precision = _coefficients(
+            weights, means, inv_L, half_log_det, center, covariance_type
         )
-        params = {"weights": weights, "means": means, "covariances": covariances}
-        history.append(Snapshot(iteration, params, log_likelihood))
-        if previous is not None and abs(log_likelihood - previous) / n < tol:
+        accurate = float(np.max((radius + reach) ** 2 * trace_precision)) <= limit
+        return (theta, shift), accurate, trace_precision
+
+    with _one_blas_thread(len(starts)):  # the chunks run in parallel
+        theta, accurate, _ = prepare(weights, means, covariances)
+        history = History()
+        previous = None
+        converged = False
+        for iteration in range(int(max_iter) + 1):
+            if accurate:
+                log_likelihood, stats = _expansion_pass(features, starts, *theta)
+            else:
+                log_likelihood, nk, sums, scatter = _pass(
+                    X, weights, means, covariances, covariance_type, exact_chunk
+                )
+            params = {
+                "weights": weights,
+                "means": means,
+                "covariances": covariances.reshape(requested_shape),
+            }
+            history.append(Snapshot(iteration, params, log_likelihood))
+            if previous is not None and abs(log_likelihood - previous) / n < tol:
+                converged = True
+                break
+            if iteration == max_iter:
+                break
+            previous = log_likelihood
+            if accurate:
+                new = _expansion_m_step(stats, center, covariance_type, reg_covar, D)
+                new_theta, new_accurate, trace_precision = prepare(*new)
+                exact_again = not new_accurate
+            else:
+                *new, shift = _m_step(nk, sums, scatter, means, covariance_type, reg_covar)
+                exact_again = (
+                    _largest_shift_in_sds(shift, new[2], covariance_type) > MAX_SHIFT_IN_SDS
+                )
+            if exact_again:
+                # statistics the expansion cannot give accurately, or a big move: redo them
+                # exactly, around the new means
+                _, nk, sums, scatter = _pass(
+                    X, weights, means, covariances, covariance_type, exact_chunk, centers=new[1]
+                )
+                *new, _ = _m_step(nk, sums, scatter, new[1], covariance_type, reg_covar)
+            if exact_again or not accurate:
+                new_theta, new_accurate, trace_precision = prepare(*new)
+            if _may_have_collapsed(
+                new[2], covariance_type, trace_precision, reg_covar, data_variance
+            ):
+                _warn_if_collapsed(new[2], covariance_type, reg_covar, data_variance)
+            weights, means, covariances = new
+            theta, accurate = new_theta, new_accurate
+        return EMResult(
+            params=history[-1].params,
+            resp=None,
+            log_likelihood=history[-1].log_likelihood,
+            n_iter=len(history) - 1,
+            converged=converged,
+            history=history,
+        )
+
+
+# ---------------------------------------------------------------------------
+# k-means
+
+
+def kmeans_chunk_size(n_samples: int, n_clusters: int, n_features: int) -> int:
+    """Points per chunk so that a chunk's distances and points stay near ``CHUNK_VALUES``."""
+    return int(min(n_samples, max(256, CHUNK_VALUES // (n_clusters + n_features + 1))))
+
+
+def _kmeans_pass(augmented, centroids, chunk):
+    """One fused assignment step and the update step's sums, over all chunks.
+
+    ``augmented`` is the centred data with a column of ones, :math:`[y_i, 1]`, and
+    ``centroids`` are centred too. With :math:`A_k = [-2\\mu_k, \\lVert\\mu_k\\rVert^2]`,
+    :math:`A_k^\\top [y_i, 1] = \\lVert y_i - \\mu_k \\rVert^2 - \\lVert y_i \\rVert^2`: one
+    matrix product gives every distance up to a term that does not depend on
+    :math:`k`. The nearest centroid's one-hot row then gives, in a second product,
+    each cluster's sum of points and (from the ones) its count.
+
+    Returns ``(sum_of_best, sums, exact)``: the sum over points of
+    :math:`\\min_k (\\lVert y_i - \\mu_k\\rVert^2 - \\lVert y_i\\rVert^2)`, the
+    (K, D + 1) sums and counts, and whether no point was tied between two centroids
+    (a tie puts the point in both rows; the caller then takes the exact path).
+    """
+    K, D = centroids.shape
+    coefficients = np.empty((K, D + 1))
+    coefficients[:, :D] = -2.0 * centroids
+    coefficients[:, D] = np.einsum("kd,kd->k", centroids, centroids)
+    n = len(augmented)
+
+    def one_chunk(start):
+        points = augmented[start : start + chunk]
+        distances = coefficients @ points.T  # (K, c)
+        best = distances.min(axis=0)
+        one_hot = np.equal(distances, best, out=distances, casting="unsafe")
+        return float(best.sum()), one_hot @ points
+
+    results = _map_chunks(one_chunk, list(range(0, n, chunk)))
+    sums = sum(r[1] for r in results)
+    return sum(r[0] for r in results), sums, bool(sums[:, D].sum() == n)
+
+
+def fit_kmeans_fast(X, centroids, max_iter=300, tol=1e-4, chunk_size=None) -> EMResult:
+    """k-means like :func:`emlab.kmeans.fit_kmeans`, with both steps fused in matrix products.
+
+    Same arguments, stopping rule and history (centroids and minus the inertia per
+    iteration), the same centroids and labels; ``result.resp`` is ``None`` (the
+    labels of the final centroids are :func:`emlab.kmeans.assign`'s). The data are
+    centred once, as scikit-learn does, so that the expanded distances of
+    :func:`_kmeans_pass` stay accurate far from the origin. An iteration with an
+    empty cluster or a point tied between two centroids falls back to the readable
+    :func:`emlab.kmeans.assign` and :func:`emlab.kmeans.update`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    centroids : array-like of shape (n_clusters, n_features)
+    max_iter : int, default=300
+    tol : float, default=1e-4
+    chunk_size : int, optional
+        Points per chunk; by default :func:`kmeans_chunk_size`.
+
+    Returns
+    -------
+    EMResult
+    """
+    from emlab.kmeans import _check_centroids, _scaled_tol, assign, update
+    from emlab.validation import check_n_components
+
+    X = check_data(X)
+    centroids = _check_centroids(centroids, X)
+    check_n_components(len(centroids), X.shape[0], name="n_clusters")
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
+    if int(max_iter) != max_iter or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative whole number, got {max_iter!r}.")
+    n, D = X.shape
+    K = len(centroids)
+    shift_tol = _scaled_tol(X, tol)
+    center = X.mean(axis=0)
+    augmented = np.empty((n, D + 1))
+    np.subtract(X, center, out=augmented[:, :D])
+    augmented[:, D] = 1.0
+    sum_of_squares = float(np.einsum("nd,nd->", augmented[:, :D], augmented[:, :D]))
+    chunk = int(chunk_size) if chunk_size else kmeans_chunk_size(n, K, D)
+    points = augmented[:, :D]
+
+    def e_step(centred):
+        sum_of_best, sums, exact = _kmeans_pass(augmented, centred, chunk)
+        if exact and np.all(sums[:, D] > 0):
+            return sum_of_squares + sum_of_best, sums, None
+        labels = assign(points, centred)  # a tie or an empty cluster: the readable steps
+        return float(((points - centred[labels]) ** 2).sum()), None, labels
+
+    def m_step(centred, sums, labels):
+        if labels is not None:
+            return update(points, labels, centred)
+        return sums[:, :D] / sums[:, D, None]
+
+    with _one_blas_thread(-(-n // chunk)):  # the chunks run in parallel
+        centred = centroids - center
+        inertia, sums, labels = e_step(centred)
+        history = History([Snapshot(0, {"centroids": centroids.copy()}, -inertia)])
+        converged = False
+        for iteration in range(1, int(max_iter) + 1):
+            new = m_step(centred, sums, labels)
+            inertia, sums, labels = e_step(new)
+            history.append(Snapshot(iteration, {"centroids": new + center}, -inertia))
+            moved = float(((new - centred) ** 2).sum())
+            centred = new
+            if moved <= shift_tol:
+                converged = True
+                break
+        return EMResult(
+            params=history[-1].params,
+            resp=None,
+            log_likelihood=history[-1].log_likelihood,
+            n_iter=len(history) - 1,
+            converged=converged,
+            history=history,
+        )
+
+
+# ---------------------------------------------------------------------------
+# The coin mixture
+
+
+def fit_coins_fast(
+    heads, n_tosses, thetas, weights=None, learn_weights=False, tol=1e-6, max_iter=100
+) -> EMResult:
+    """Soft EM for the coin mixture like :func:`emlab.coins.fit_coins`, on distinct trials only.
+
+    A trial's responsibilities depend only on its heads, and there are at most
+    ``n_tosses + 1`` different heads counts per series. So the trials are grouped
+    once into their :math:`m` distinct rows :math:`h_j`, each seen :math:`c_j` times,
+    and every iteration works on those:
+
+    .. math:: \\ell = \\sum_j c_j \\log \\sum_k \\pi_k p(h_j \\mid \\theta_k), \\qquad
+              \\theta_k = \\frac{\\sum_j c_j r_{jk} h_j}{n \\sum_j c_j r_{jk}}, \\qquad
+              \\pi_k = \\frac{1}{N} \\sum_j c_j r_{jk},
+
+    the same sums as over the :math:`N` trials, in :math:`O(m K)` per iteration
+    instead of :math:`O(N K)`. Same arguments, stopping rule and history;
+    ``result.resp`` is ``None``.
+
+    Parameters
+    ----------
+    heads, n_tosses, thetas, weights, learn_weights, tol, max_iter
+        As for :func:`emlab.coins.fit_coins` (soft EM).
+
+    Returns
+    -------
+    EMResult
+    """
+    from scipy.special import gammaln
+
+    from emlab.coins import THETA_EPS, _check_heads, _check_or_equal_weights, _check_thetas
+
+    heads, n_tosses = _check_heads(heads, n_tosses)
+    thetas = _check_thetas(thetas, heads)
+    weights = _check_or_equal_weights(weights, len(thetas))
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
+    if int(max_iter) != max_iter or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative whole number, got {max_iter!r}.")
+    n_trials = len(heads)
+    rows, counts = np.unique(heads.reshape(n_trials, -1), axis=0, return_counts=True)
+    counts = counts.astype(float)
+    tails = n_tosses - rows
+    log_coefficients = (gammaln(n_tosses + 1) - gammaln(rows + 1) - gammaln(tails + 1)).sum(axis=1)
+    rows_and_tails = np.concatenate([rows, tails], axis=1)  # (m, 2S)
+    counted_rows = rows_and_tails * counts[:, None]
+    n_series = rows.shape[1]
+    shape = thetas.shape
+
+    def e_step(thetas, weights):
+        clipped = np.clip(thetas.reshape(len(thetas), -1), THETA_EPS, 1 - THETA_EPS)
+        log_odds = np.concatenate([np.log(clipped), np.log1p(-clipped)], axis=1)  # (K, 2S)
+        with np.errstate(divide="ignore"):
+            log_joint = rows_and_tails @ log_odds.T + np.log(weights)
+        top = log_joint.max(axis=1, keepdims=True)
+        joint = np.exp(log_joint - top)
+        total = joint.sum(axis=1, keepdims=True)
+        log_likelihood = float(counts @ (np.log(total[:, 0]) + top[:, 0] + log_coefficients))
+        return joint / total, log_likelihood
+
+    def m_step(resp):
+        expected = resp.T @ counted_rows  # (K, 2S): heads, then tails
+        expected_heads = expected[:, :n_series]
+        expected_tosses = expected_heads + expected[:, n_series:]
+        new_thetas = np.divide(
+            expected_heads,
+            expected_tosses,
+            out=np.full_like(expected_heads, 0.5),
+            where=expected_tosses > 0,
+        )
+        new_weights = counts @ resp / n_trials if learn_weights else weights
+        return new_thetas.reshape(shape), new_weights
+
+    resp, log_likelihood = e_step(thetas, weights)
+    history = History([Snapshot(0, {"thetas": thetas, "weights": weights}, log_likelihood)])
+    converged = False
+    for iteration in range(1, int(max_iter) + 1):
+        thetas, weights = m_step(resp)
+        resp, new_log_likelihood = e_step(thetas, weights)
+        history.append(
+            Snapshot(iteration, {"thetas": thetas, "weights": weights}, new_log_likelihood)
+        )
+        change = (new_log_likelihood - log_likelihood) / n_trials
+        log_likelihood = new_log_likelihood
+        if abs(change) < tol:
             converged = True
             break
-        if iteration == max_iter:
-            break
-        previous = log_likelihood
-        new_weights, new_means, new_covariances, shift = _m_step(
-            nk, sums, scatter, means, covariance_type, reg_covar
-        )
-        if _largest_shift_in_sds(shift, new_covariances, covariance_type) > MAX_SHIFT_IN_SDS:
-            # a big move: redo the statistics around the new means, exactly
-            _, nk, sums, scatter = _pass(
-                X, weights, means, covariances, covariance_type, chunk, centers=new_means
-            )
-            new_weights, new_means, new_covariances, _ = _m_step(
-                nk, sums, scatter, new_means, covariance_type, reg_covar
-            )
-        _warn_if_collapsed(new_covariances, covariance_type, reg_covar, data_variance)
-        weights, means, covariances = new_weights, new_means, new_covariances
     return EMResult(
         params=history[-1].params,
         resp=None,
-        log_likelihood=history[-1].log_likelihood,
+        log_likelihood=log_likelihood,
         n_iter=len(history) - 1,
         converged=converged,
         history=history,

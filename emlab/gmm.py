@@ -926,7 +926,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         best = None
         for _ in range(self.n_init):
             weights, means, covariances = self._start(X, random_state)
-            result = fit_gmm(
+            # the fast engine unless the responsibilities are to be recorded (same numbers)
+            engine = fit_gmm if self.record_resp else _fit_gmm_fast
+            result = engine(
                 X,
                 weights,
                 means,
@@ -935,7 +937,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 tol=self.tol,
                 max_iter=self.max_iter,
                 reg_covar=self.reg_covar,
-                record_resp=self.record_resp,
+                **({"record_resp": True} if self.record_resp else {}),
             )
             if best is None or result.log_likelihood > best.log_likelihood:
                 best = result
@@ -1103,3 +1105,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+
+def _fit_gmm_fast(*args, **kwargs):
+    """:func:`emlab.fast.fit_gmm_fast`, imported on first use (``emlab.fast`` imports this module)."""
+    from emlab.fast import fit_gmm_fast
+
+    return fit_gmm_fast(*args, **kwargs)

@@ -461,7 +461,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         return init
 
     def fit(self, X, y=None):
-        """Cluster ``X``: run :func:`fit_kmeans` from ``n_init`` starts, keep the best.
+        """Cluster ``X``: run k-means from ``n_init`` starts, keep the best.
+
+        Each run uses :func:`emlab.fast.fit_kmeans_fast`, which gives the same
+        iterations as the readable :func:`fit_kmeans` in fused matrix products.
 
         Parameters
         ----------
@@ -483,11 +486,11 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
                 start = init_random(X, self.n_clusters, rng)
             else:
                 start = init_kmeans_plusplus(X, self.n_clusters, rng)
-            result = fit_kmeans(X, start, max_iter=self.max_iter, tol=self.tol)
+            result = _fit_kmeans_fast(X, start, max_iter=self.max_iter, tol=self.tol)
             if best is None or -result.log_likelihood < -best.log_likelihood:
                 best = result
         self.cluster_centers_ = best.params["centroids"]
-        self.labels_ = best.resp.argmax(axis=1)
+        self.labels_ = assign(X, self.cluster_centers_)  # the last E-step's assignments
         self.inertia_ = -best.log_likelihood
         self.n_iter_ = best.n_iter
         self.converged_ = best.converged
@@ -528,3 +531,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     def score(self, X, y=None):
         """Minus the inertia of ``X`` with the fitted centroids (higher is better)."""
         return -inertia(self._validated(X), self.cluster_centers_)
+
+
+def _fit_kmeans_fast(*args, **kwargs):
+    """:func:`emlab.fast.fit_kmeans_fast`, imported on first use."""
+    from emlab.fast import fit_kmeans_fast as engine
+
+    return engine(*args, **kwargs)

@@ -60,3 +60,204 @@ def test_a_big_first_move_uses_the_exact_second_pass(monkeypatch):
 def test_chunk_size_keeps_the_working_set_small():
     assert fast.gmm_chunk_size(1_000_000, 5, 2) == fast.CHUNK_VALUES // 10
     assert fast.gmm_chunk_size(100, 5, 2) == 100
+
+
+# --- the expansion path and its accuracy bound ----------------------------------------
+
+
+def _paths(monkeypatch):
+    """Count which path each E-step of fit_gmm_fast takes."""
+    taken = {"expansion": 0, "exact": 0}
+    expansion, exact = fast._expansion_pass, fast._pass
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            taken[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(fast, "_expansion_pass", counted("expansion", expansion))
+    monkeypatch.setattr(fast, "_pass", counted("exact", exact))
+    return taken
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("tolerance", [0.0, np.inf], ids=["always-exact", "always-expansion"])
+def test_both_paths_give_the_readable_answer(monkeypatch, covariance_type, tolerance):
+    X = _data(700, 3, 3, seed=11, offset=250.0)
+    start = init_params(X, 3, "kmeans", 0, covariance_type)
+    monkeypatch.setattr(fast, "EXPANSION_TOLERANCE", tolerance)
+    taken = _paths(monkeypatch)
+    slow = fit_gmm(X, *start, covariance_type, tol=0, max_iter=15)
+    quick = fast.fit_gmm_fast(X, *start, covariance_type, tol=0, max_iter=15, chunk_size=128)
+    assert taken["expansion" if tolerance else "exact"] >= 15
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(quick.params[name], slow.params[name], rtol=1e-9, atol=1e-12)
+
+
+def test_ordinary_data_take_the_expansion_path(monkeypatch):
+    X = _data(3000, 4, 3, seed=5, offset=1e6)  # far from the origin: centring handles it
+    start = init_params(X, 3, "kmeans", 0, "full")
+    taken = _paths(monkeypatch)
+    fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=10)
+    assert taken == {"expansion": 11, "exact": 0}
+
+
+def test_narrow_components_far_from_the_centre_take_the_exact_path(monkeypatch):
+    # two tight clusters (sd 0.01) 1e3 apart: the expansion could lose ~1e-4 nats per point
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(0, 0.01, (400, 2)), rng.normal(1e3, 0.01, (400, 2))])
+    start = init_params(X, 2, "kmeans", 0, "full", reg_covar=0)
+    taken = _paths(monkeypatch)
+    quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=5, reg_covar=0)
+    slow = fit_gmm(X, *start, "full", tol=0, max_iter=5, reg_covar=0)
+    assert taken["exact"] == 6 and taken["expansion"] == 0
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+
+
+def test_the_log_likelihood_never_decreases():
+    X = _data(2000, 2, 4, seed=21)
+    for covariance_type in COVARIANCE_TYPES:
+        start = init_params(X, 4, "random_from_data", 1, covariance_type)
+        result = fast.fit_gmm_fast(X, *start, covariance_type, tol=0, max_iter=60)
+        steps = np.diff(result.history.log_likelihood)
+        assert steps.min() >= -1e-9 * abs(result.log_likelihood)
+
+
+def test_the_estimator_uses_the_fast_engine_and_matches_the_readable_steps(monkeypatch):
+    from emlab import GaussianMixture
+
+    X = _data(800, 2, 3, seed=4)
+    taken = _paths(monkeypatch)
+    model = GaussianMixture(3, covariance_type="full", random_state=0, tol=1e-6).fit(X)
+    assert taken["expansion"] > 0
+    recorded = GaussianMixture(3, random_state=0, tol=1e-6, record_resp=True).fit(X)
+    np.testing.assert_allclose(
+        model.history_.log_likelihood, recorded.history_.log_likelihood, rtol=1e-12
+    )
+    np.testing.assert_allclose(model.covariances_, recorded.covariances_, rtol=1e-9)
+    assert model.n_iter_ == recorded.n_iter_
+
+
+def test_a_collapsing_component_still_warns():
+    from emlab.gmm import CollapseWarning
+
+    X = np.concatenate([np.random.default_rng(0).normal(size=(50, 2)), np.ones((5, 2)) * 9])
+    start = (np.array([0.5, 0.5]), np.array([[0.0, 0.0], [9.0, 9.0]]), np.stack([np.eye(2)] * 2))
+    with pytest.warns(CollapseWarning):
+        fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=3)
+
+
+def test_a_covariance_that_is_not_positive_definite_is_a_clear_error():
+    X = _data(100, 2, 2, seed=1)
+    bad = np.stack([np.eye(2), np.array([[1.0, 2.0], [2.0, 1.0]])])
+    with pytest.raises(ValueError, match=r"covariances\[1\] is not positive definite"):
+        fast.fit_gmm_fast(X, np.full(2, 0.5), X[:2], bad)
+
+
+# --- k-means ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "D", "K", "offset"), [(600, 1, 3, 0.0), (2000, 2, 5, 1e5), (900, 7, 4, -30.0)]
+)
+def test_kmeans_engine_gives_the_readable_iterations(n, D, K, offset):
+    from emlab.kmeans import fit_kmeans
+
+    X = _data(n, D, K, seed=n, offset=offset)
+    centroids = X[np.random.default_rng(n).choice(n, K, replace=False)]
+    slow = fit_kmeans(X, centroids, max_iter=50, tol=0)
+    quick = fast.fit_kmeans_fast(X, centroids, max_iter=50, tol=0, chunk_size=113)
+    assert (quick.n_iter, quick.converged) == (slow.n_iter, slow.converged)
+    np.testing.assert_allclose(quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-9)
+    np.testing.assert_allclose(
+        quick.params["centroids"], slow.params["centroids"], rtol=1e-12, atol=1e-9
+    )
+
+
+def test_kmeans_engine_falls_back_on_ties_and_empty_clusters():
+    from emlab.kmeans import fit_kmeans
+
+    X = np.array([[0.0], [0.0], [1.0], [1.0], [10.0], [11.0]])
+    for centroids in (np.array([[0.0], [0.0], [10.0]]), np.array([[0.5], [100.0], [10.5]])):
+        slow = fit_kmeans(X, centroids, max_iter=10, tol=0)
+        quick = fast.fit_kmeans_fast(X, centroids, max_iter=10, tol=0)
+        np.testing.assert_allclose(quick.params["centroids"], slow.params["centroids"])
+        np.testing.assert_allclose(quick.history.log_likelihood, slow.history.log_likelihood)
+
+
+def test_kmeans_estimator_matches_scikit_learn_from_the_same_start():
+    from sklearn.cluster import KMeans as SkKMeans
+
+    from emlab import KMeans
+
+    X = _data(5000, 3, 6, seed=8)
+    centroids = X[:6].copy()
+    ours = KMeans(6, init=centroids, n_init=1, tol=0).fit(X)
+    theirs = SkKMeans(6, init=centroids, n_init=1, tol=0, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-10)
+
+
+# --- the coin mixture --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("learn_weights", [False, True])
+@pytest.mark.parametrize("n_series", [None, 3])
+def test_coin_engine_gives_the_readable_iterations(learn_weights, n_series):
+    from emlab.coins import fit_coins, simulate_trials
+
+    if n_series is None:
+        thetas, start = [0.6, 0.2], np.array([0.8, 0.7])
+    else:
+        thetas = [[0.6, 0.3, 0.5], [0.2, 0.7, 0.5]]
+        start = np.array([[0.8, 0.5, 0.4], [0.7, 0.6, 0.3]])
+    heads, _ = simulate_trials(thetas, 400, 12, random_state=7)
+    slow = fit_coins(heads, 12, start, learn_weights=learn_weights, tol=1e-9, max_iter=200)
+    quick = fast.fit_coins_fast(
+        heads, 12, start, learn_weights=learn_weights, tol=1e-9, max_iter=200
+    )
+    assert (quick.n_iter, quick.converged) == (slow.n_iter, slow.converged)
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-13
+    )
+    for name in ("thetas", "weights"):
+        np.testing.assert_allclose(quick.params[name], slow.params[name], rtol=1e-11)
+    assert np.diff(quick.history.log_likelihood).min() >= -1e-9
+
+
+def test_coin_engine_matches_do_and_batzoglou():
+    from emlab.coins import fit_coins
+    from emlab.datasets import do_batzoglou
+
+    heads = do_batzoglou()
+    heads = getattr(heads, "heads", heads)
+    start = np.array([0.6, 0.5])
+    quick = fast.fit_coins_fast(heads, 10, start, tol=0, max_iter=10)
+    # the published estimates after ten iterations: 0.80 and 0.52
+    np.testing.assert_allclose(quick.params["thetas"], [0.80, 0.52], atol=0.005)
+    slow = fit_coins(heads, 10, start, tol=0, max_iter=10)
+    np.testing.assert_allclose(quick.params["thetas"], slow.params["thetas"], rtol=1e-13)
+
+
+def test_a_point_far_from_every_component_is_redone_with_its_own_maximum(monkeypatch):
+    # 60 sds from both components: every shifted density underflows to 0 for that point
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(0, 1, 300), rng.normal(3, 1, 300), [60.0]])[:, None]
+    start = (np.array([0.5, 0.5]), np.array([[0.0], [3.0]]), np.array([[[1.0]], [[1.0]]]))
+    taken = _paths(monkeypatch)
+    quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=3)
+    slow = fit_gmm(X, *start, "full", tol=0, max_iter=3)
+    assert taken["expansion"] == 4
+    assert np.isfinite(quick.history.log_likelihood).all()
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+    np.testing.assert_allclose(quick.params["covariances"], slow.params["covariances"], rtol=1e-9)

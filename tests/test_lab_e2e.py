@@ -5,7 +5,9 @@ Starts JupyterLab on a free local port with a copy of lesson 03, opens it in Chr
 that the figure and the numbers change. Screenshots go to ``artifacts/lab/``.
 """
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -77,8 +79,47 @@ def lab(tmp_path_factory):
         log.close()
 
 
+# Every rendered code cell has a count (JupyterLab leaves far-away cells unrendered, with an
+# empty prompt; Run All ends with the last cells in view) and the kernel is idle.
+ALL_RAN = """() => {
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+        .map(p => p.textContent.trim()).filter(text => text !== '');
+    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    const idle = indicator !== null && indicator.dataset.status === 'idle';
+    return idle && prompts.length > 0 && prompts.every(text => /^\\[\\d+\\]/.test(text));
+}"""
+STARTED = """() => [...document.querySelectorAll('.jp-InputArea-prompt')].some(
+    p => /\\[(\\d+|\\*)\\]/.test(p.textContent)
+)"""
+ERRORS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+
+
+def _wait_for_run_all(page, workdir, timeout=240.0):
+    """Wait until every code cell has an execution count; fail at once on an error output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(ALL_RAN):
+            return
+        errors = page.locator(f"{ERRORS} .ansi-red-fg")
+        if errors.count():
+            page.screenshot(path=str(ARTIFACTS / "run-all-error.png"))
+            pytest.fail(f"a cell failed: {page.locator(ERRORS).first.inner_text()[:2000]}")
+        page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "run-all-timeout.png"))
+    # JupyterLab renders only the cells near the view: save, and read the notebook instead
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(3000)
+    cells = json.loads((workdir / LESSON).read_text())["cells"]
+    report = [
+        (i, cell.get("execution_count"), [o.get("ename") for o in cell.get("outputs", [])])
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code"
+    ]
+    pytest.fail(f"Run All did not finish in {timeout:.0f} s; (cell, count, errors): {report}")
+
+
 def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
-    base, token, _ = lab
+    base, token, workdir = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
@@ -86,26 +127,25 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         page.set_default_timeout(120_000)
         page.goto(f"{base}/lab/tree/{LESSON}?token={token}")
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached"
-        )
+        # the kernel must be connected before Run All, or JupyterLab runs nothing (slow
+        # machines): the status bar says "| Idle" once it is
+        page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
 
         no_news = page.get_by_role("button", name="No", exact=True)
         if no_news.count():
             no_news.first.click()  # JupyterLab's "notify me of news?" toast
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        for _attempt in range(3):
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            try:  # the kernel picks the cells up: it turns busy, or a count appears
+                page.wait_for_function(STARTED, timeout=30_000)
+                break
+            except sync_api.TimeoutError:
+                continue
 
         # Wait until Run All has finished: the kernel answers the slider only when it is
         # idle, and under load the cells after the explorer can take several seconds.
-        page.wait_for_function(
-            """() => {
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                return prompts.length > 0
-                    && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            }""",
-            timeout=180_000,
-        )
+        _wait_for_run_all(page, workdir)
 
         explorer = (
             page.locator(".jp-OutputArea-output .widget-vbox")
@@ -134,11 +174,6 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         assert after != before, "moving the slider did not change the figure"
 
         # every cell ran without an error
-        assert (
-            page.locator(
-                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg"
-            ).count()
-            == 0
-        )
+        assert page.locator(f"{ERRORS} .ansi-red-fg").count() == 0
     finally:
         context.close()
