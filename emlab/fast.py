@@ -213,6 +213,18 @@ def _largest_shift_in_sds(shift, covariances, covariance_type):
 # The expansion path: one matrix product per chunk for the E-step, one for the statistics
 
 
+def _result(history: History, converged: bool) -> EMResult:
+    """An engine's :class:`EMResult`: the last snapshot's parameters, no responsibilities."""
+    return EMResult(
+        params=history[-1].params,
+        resp=None,
+        log_likelihood=history[-1].log_likelihood,
+        n_iter=len(history) - 1,
+        converged=converged,
+        history=history,
+    )
+
+
 # ---------------------------------------------------------------------------
 # Chunks on every core
 
@@ -580,14 +592,7 @@ def fit_gmm_fast(
                 _warn_if_collapsed(new[2], covariance_type, reg_covar, data_variance)
             weights, means, covariances = new
             theta, accurate = new_theta, new_accurate
-        return EMResult(
-            params=history[-1].params,
-            resp=None,
-            log_likelihood=history[-1].log_likelihood,
-            n_iter=len(history) - 1,
-            converged=converged,
-            history=history,
-        )
+        return _result(history, converged)
 
 
 # ---------------------------------------------------------------------------
@@ -708,14 +713,7 @@ def fit_kmeans_fast(X, centroids, max_iter=300, tol=1e-4, chunk_size=None) -> EM
             if moved <= shift_tol:
                 converged = True
                 break
-        return EMResult(
-            params=history[-1].params,
-            resp=None,
-            log_likelihood=history[-1].log_likelihood,
-            n_iter=len(history) - 1,
-            converged=converged,
-            history=history,
-        )
+        return _result(history, converged)
 
 
 # ---------------------------------------------------------------------------
@@ -808,11 +806,4 @@ def fit_coins_fast(
         if abs(change) < tol:
             converged = True
             break
-    return EMResult(
-        params=history[-1].params,
-        resp=None,
-        log_likelihood=log_likelihood,
-        n_iter=len(history) - 1,
-        converged=converged,
-        history=history,
-    )
+    return _result(history, converged)
