@@ -41,6 +41,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlab.em import EMResult, run_em
+from emlab.fast import fit_coins_fast
 from emlab.validation import (
     check_counts,
     check_probabilities,
@@ -524,7 +525,7 @@ class BinomialMixture(DensityMixin, BaseEstimator):
                 random_resp = rng.uniform(size=(X.shape[0], self.n_components))
                 random_resp /= random_resp.sum(axis=1, keepdims=True)
                 start, _ = m_step(X, n_tosses, random_resp, learn_weights=False)
-            result = _fit_coins_fast(
+            result = fit_coins_fast(
                 X,
                 n_tosses,
                 start,
@@ -586,10 +587,3 @@ class BinomialMixture(DensityMixin, BaseEstimator):
     def fit_predict(self, X, y=None):
         """Fit, then :meth:`predict` the training trials."""
         return self.fit(X).predict(X)
-
-
-def _fit_coins_fast(*args, **kwargs):
-    """:func:`emlab.fast.fit_coins_fast`, imported on first use (it imports this module)."""
-    from emlab.fast import fit_coins_fast
-
-    return fit_coins_fast(*args, **kwargs)

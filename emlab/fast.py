@@ -209,10 +209,6 @@ def _largest_shift_in_sds(shift, covariances, covariance_type):
     return float(np.max(np.linalg.norm(shift, axis=1) / np.sqrt(np.maximum(smallest, 1e-300))))
 
 
-# ---------------------------------------------------------------------------
-# The expansion path: one matrix product per chunk for the E-step, one for the statistics
-
-
 def _result(history: History, converged: bool) -> EMResult:
     """An engine's :class:`EMResult`: the last snapshot's parameters, no responsibilities."""
     return EMResult(
@@ -268,6 +264,10 @@ def _one_blas_thread(n_chunks):
         yield
 
 
+# ---------------------------------------------------------------------------
+# The expansion path: one matrix product per chunk for the E-step, one for the statistics
+
+
 @functools.lru_cache(maxsize=32)
 def _upper_triangle(n_features: int):
     r"""Row and column indices of the entries on and above the diagonal, and their weights.
@@ -276,7 +276,7 @@ def _upper_triangle(n_features: int):
     = \sum_{d \le e} w_{de} \Lambda_{de} y_d y_e`.
     """
     rows, cols = np.triu_indices(n_features)
-    return rows, cols, np.where(rows == cols, -0.5, -1.0), np.eye(n_features)
+    return rows, cols, np.where(rows == cols, -0.5, -1.0)
 
 
 def _n_quadratic(covariance_type: str, n_features: int) -> int:
@@ -312,8 +312,6 @@ def _features(Xc, center, covariance_type):
 
 def _precision_factors(covariances, covariance_type, n_components, n_features):
     """``(inv_L, half_log_det)``: :math:`L_k^{-1}` (K, D, D), or :math:`1/\\sigma_{kd}` (K, D)."""
-    if covariance_type == "full" and n_features == 1:
-        covariances, covariance_type = covariances.reshape(n_components, 1), "diag"
     if covariance_type in ("diag", "spherical"):
         variances = covariances if covariance_type == "diag" else covariances[:, None]
         if not np.all(variances > 0):
@@ -357,7 +355,7 @@ def _coefficients(weights, means, inv_L, half_log_det, center, covariance_type):
         whitened = np.einsum("kde,ke->kd", inv_L, offsets)
         linear = np.einsum("kdj,kd->kj", inv_L, whitened)  # Lambda_k a_k = L^-T (L^-1 a_k)
         precisions = inv_L.transpose(0, 2, 1) @ inv_L
-        rows, cols, halves, _ = _upper_triangle(D)
+        rows, cols, halves = _upper_triangle(D)
         theta[:, :q] = halves * precisions[:, rows, cols]
         largest_precision = np.einsum("kde,kde->k", inv_L, inv_L)  # trace = ||L^-1||_F^2
     theta[:, q : q + D] = linear
@@ -414,30 +412,28 @@ def _expansion_pass(features, starts, theta, shift):
 
 
 def _expansion_m_step(stats, center, covariance_type, reg_covar, n_features):
-    """Parameters from ``G``: the same M-step as :func:`_m_step`, around the centre ``c``."""
+    """Parameters from ``G``: :func:`_m_step` on the statistics unpacked around the centre ``c``.
+
+    ``G`` holds, per component, the sums of the quadratic features, of :math:`y` and of 1:
+    the scatter :math:`S_k` (only its diagonal for diag, only its trace for spherical),
+    :math:`s_k` and :math:`N_k`, all taken around the same centre :math:`c`.
+    """
     D = n_features
+    K = len(stats)
     q = _n_quadratic(covariance_type, D)
-    nk = stats[:, -1]
-    counts = nk + _EPS10
-    shift = stats[:, q : q + D] / counts[:, None]
-    weights = counts / counts.sum()
-    means = center + shift
     if covariance_type in ("full", "tied"):
-        rows, cols, _, identity = _upper_triangle(D)
-        scatter = np.empty((len(nk), D, D))
+        rows, cols, _ = _upper_triangle(D)
+        scatter = np.empty((K, D, D))
         scatter[:, rows, cols] = stats[:, :q]
         scatter[:, cols, rows] = stats[:, :q]
-        centred = scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
-        if covariance_type == "tied":
-            covariances = centred.sum(axis=0) / counts.sum() + reg_covar * identity
-        else:
-            covariances = centred / counts[:, None, None] + reg_covar * identity
     elif covariance_type == "diag":
-        covariances = (stats[:, :D] - nk[:, None] * shift**2) / counts[:, None] + reg_covar
-    else:
-        total = stats[:, 0] - nk * np.einsum("kd,kd->k", shift, shift)
-        covariances = total / counts / D + reg_covar
-    return weights, means, covariances
+        scatter = stats[:, :D]
+    else:  # the trace, spread evenly: _m_step averages the D variances back together
+        scatter = np.repeat(stats[:, :1] / D, D, axis=1)
+    centers = np.broadcast_to(center, (K, D))
+    return _m_step(stats[:, -1], stats[:, q : q + D], scatter, centers, covariance_type, reg_covar)[
+        :3
+    ]
 
 
 def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar, data_variance):
@@ -447,11 +443,14 @@ def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar
     :math:`\\lambda_{\\max}(\\Sigma_k) \\le \\operatorname{tr}\\Sigma_k`, so when every
     lower bound clears the collapse floor no component can have collapsed.
     """
+    from emlab.gmm import collapse_floor
+
     if covariance_type in ("diag", "spherical"):  # the variances are right there
-        floor = 2 * reg_covar + 1e-12 * max(float(covariances.max()), data_variance)
-        return bool(covariances.min() <= floor)
+        return bool(
+            covariances.min() <= collapse_floor(reg_covar, covariances.max(), data_variance)
+        )
     trace = np.trace(covariances.reshape(-1, *covariances.shape[-2:]), axis1=1, axis2=2)
-    floor = 2 * reg_covar + 1e-12 * max(float(np.max(trace)), data_variance)
+    floor = collapse_floor(reg_covar, trace.max(), data_variance)
     return bool(np.any(1.0 / trace_precision <= floor))
 
 

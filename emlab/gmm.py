@@ -51,6 +51,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlab.em import EMResult, run_em
+from emlab.fast import fit_gmm_fast
 from emlab.validation import (
     check_data,
     check_n_components,
@@ -344,6 +345,15 @@ def estimate_covariances(X, resp, nk, means, covariance_type="full", reg_covar=1
     return covariances
 
 
+def collapse_floor(reg_covar, largest_variance, data_variance):
+    r"""The variance at or below which a component counts as collapsed.
+
+    :math:`2\,\text{reg\_covar} + 10^{-12} \max(\lambda_{\max}, \operatorname{Var}(x))`:
+    the floor that ``reg_covar`` adds, or numerically zero next to the data's scale.
+    """
+    return 2 * reg_covar + 1e-12 * np.maximum(largest_variance, data_variance)
+
+
 def _collapsed_components(covariances, covariance_type, reg_covar, data_variance) -> list[int]:
     """Components whose smallest variance is at most the reg_covar floor (or numerically 0)."""
     if covariance_type in ("full", "tied"):
@@ -352,7 +362,7 @@ def _collapsed_components(covariances, covariance_type, reg_covar, data_variance
     else:
         variances = covariances.reshape(len(covariances), -1)
         smallest, largest = variances.min(axis=1), variances.max(axis=1)
-    floor = 2 * reg_covar + 1e-12 * np.maximum(np.abs(largest), data_variance)
+    floor = collapse_floor(reg_covar, np.abs(largest), data_variance)
     return [int(k) for k in np.flatnonzero(smallest <= floor)]
 
 
@@ -927,7 +937,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for _ in range(self.n_init):
             weights, means, covariances = self._start(X, random_state)
             # the fast engine unless the responsibilities are to be recorded (same numbers)
-            engine = fit_gmm if self.record_resp else _fit_gmm_fast
+            engine = fit_gmm if self.record_resp else fit_gmm_fast
             result = engine(
                 X,
                 weights,
@@ -1105,10 +1115,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
-
-
-def _fit_gmm_fast(*args, **kwargs):
-    """:func:`emlab.fast.fit_gmm_fast`, imported on first use (``emlab.fast`` imports this module)."""
-    from emlab.fast import fit_gmm_fast
-
-    return fit_gmm_fast(*args, **kwargs)

@@ -32,6 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlab.em import EMResult, run_em
+from emlab.fast import fit_kmeans_fast
 from emlab.validation import check_data, check_n_components
 
 __all__ = [
@@ -486,7 +487,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
                 start = init_random(X, self.n_clusters, rng)
             else:
                 start = init_kmeans_plusplus(X, self.n_clusters, rng)
-            result = _fit_kmeans_fast(X, start, max_iter=self.max_iter, tol=self.tol)
+            result = fit_kmeans_fast(X, start, max_iter=self.max_iter, tol=self.tol)
             if best is None or -result.log_likelihood < -best.log_likelihood:
                 best = result
         self.cluster_centers_ = best.params["centroids"]
@@ -531,10 +532,3 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     def score(self, X, y=None):
         """Minus the inertia of ``X`` with the fitted centroids (higher is better)."""
         return -inertia(self._validated(X), self.cluster_centers_)
-
-
-def _fit_kmeans_fast(*args, **kwargs):
-    """:func:`emlab.fast.fit_kmeans_fast`, imported on first use."""
-    from emlab.fast import fit_kmeans_fast as engine
-
-    return engine(*args, **kwargs)
