@@ -261,3 +261,75 @@ def test_a_point_far_from_every_component_is_redone_with_its_own_maximum(monkeyp
         quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
     )
     np.testing.assert_allclose(quick.params["covariances"], slow.params["covariances"], rtol=1e-9)
+
+
+# --- the speed-ups inside a pass: they must not change the answer -----------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "low", "high"),
+    [(100_003, 1e-3, 3.0), (65_536, 1e-40, 8.0), (20_001, 1e-249, 5.0), (500, 0.2, 2.0)],
+)
+def test_blocked_sum_of_logs_equals_one_log_per_value(n, low, high):
+    # products of up to 64 values, one log each; odd lengths leave a value at some levels
+    values = np.exp(np.random.default_rng(n).uniform(np.log(low), np.log(high), n))
+    expected = np.log(values).sum()
+    got = fast._sum_of_logs(values.copy(), values.min(), values.max())
+    assert got == pytest.approx(expected, rel=1e-13, abs=n * 1e-15)
+
+
+def test_large_one_dimensional_data_give_the_readable_answer():
+    # one chunk of 30,000 points: the blocked logs, and the responsibilities' 1/total
+    # applied to the (y^2, y) features rather than to the K = 3 densities
+    X = _data(30_000, 1, 3, seed=8)
+    start = init_params(X, 3, "random_from_data", 1, "full")
+    slow = fit_gmm(X, *start, tol=0, max_iter=8)
+    quick = fast.fit_gmm_fast(X, *start, tol=0, max_iter=8, chunk_size=30_000)
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(quick.params[name], slow.params[name], rtol=1e-9)
+
+
+def test_exponents_below_the_floor_give_the_readable_answer(monkeypatch):
+    # components 200 sds apart: a point's density under the other one is e^-20000, which
+    # exp would return as 0 (slowly); raised to e^-700 it changes nothing measurable
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
+    start = init_params(X, 2, "kmeans", 0, "full")
+    floors = []
+    original = fast._expansion_pass
+
+    def recorded(features, starts, coefficients, workspaces):
+        floors.append(coefficients.floor)
+        return original(features, starts, coefficients, workspaces)
+
+    monkeypatch.setattr(fast, "_expansion_pass", recorded)
+    quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=4)
+    slow = fit_gmm(X, *start, "full", tol=0, max_iter=4)
+    assert floors and all(floors)
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+    np.testing.assert_allclose(quick.params["means"], slow.params["means"], rtol=1e-12, atol=1e-12)
+
+
+def test_ordinary_data_need_no_floor():
+    X = _data(1000, 2, 3, seed=9)
+    weights, means, covariances = init_params(X, 3, "kmeans", 0, "full")
+    center = X.mean(axis=0)
+    radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
+    coefficients = fast._coefficients(weights, means, covariances, center, "full", radius, 1e9)
+    assert not coefficients.floor and coefficients.accurate
+
+
+def test_a_workspace_hands_out_the_same_memory_again():
+    workspace = fast.Workspace()
+    first = workspace.array("joint", (3, 100))
+    again = workspace.array("joint", (3, 100))
+    smaller = workspace.array("joint", (2, 50))
+    assert again.base is first.base and smaller.base is first.base
+    assert smaller.flags.c_contiguous and smaller.shape == (2, 50)
+    bigger = workspace.array("joint", (4, 100))
+    assert bigger.shape == (4, 100) and bigger.base is not first.base
