@@ -383,33 +383,32 @@ def _coefficients(weights, means, covariances, center, covariance_type, radius, 
     \operatorname{tr}\Lambda_k`. So ``accurate`` is :math:`\max_k T_k \le` ``limit``
     (the module's accuracy bound), and no exponent can fall below ``_EXP_FLOOR`` (no
     floor needed) when every :math:`\text{peak}_k - s - T_k / 2` stays above it.
-    Raises :class:`numpy.linalg.LinAlgError` if a covariance is not positive definite.
+    Raises :func:`emlab.gmm.cholesky_factors`' clear ``ValueError`` if a covariance is
+    not positive definite.
     """
+    from emlab.gmm import cholesky_factors
+
     K, D = means.shape
     offsets = means - center
     q = _n_quadratic(covariance_type, D)
     theta = np.empty((K, q + D + 1))
     if covariance_type in ("diag", "spherical"):
-        if not covariances.min() > 0:  # also catches NaN
-            raise np.linalg.LinAlgError("a variance is not positive")
+        if not covariances.min() > 0:  # also NaN: the shared check raises its clear error
+            cholesky_factors(covariances, covariance_type, K, D)
         precisions = 1.0 / covariances  # (K, D), or (K,) for spherical
         if covariance_type == "spherical":
             theta[:, 0] = -0.5 * precisions
             linear = offsets * precisions[:, None]
-            log_det = D * np.log(covariances)
+            half_log_det = 0.5 * D * np.log(covariances)
             trace_precision = D * precisions
         else:
             theta[:, :D] = -0.5 * precisions
             linear = offsets * precisions
-            log_det = np.log(covariances).sum(axis=1)
+            half_log_det = 0.5 * np.log(covariances).sum(axis=1)
             trace_precision = precisions.sum(axis=1)
         mahalanobis = (linear * offsets).sum(axis=1)  # a_k' Lambda_k a_k
     else:
-        factors = np.linalg.cholesky(covariances.reshape(-1, D, D))
-        inv_L = np.linalg.inv(factors)
-        log_det = 2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
-        if covariance_type == "tied":
-            inv_L, log_det = np.repeat(inv_L, K, axis=0), np.repeat(log_det, K)
+        inv_L, half_log_det = _whitening(covariances, covariance_type, K, D)  # L_k^-1
         whitened = np.einsum("kde,ke->kd", inv_L, offsets)  # L_k^-1 a_k
         linear = np.einsum("kdj,kd->kj", inv_L, whitened)  # Lambda_k a_k = L^-T (L^-1 a_k)
         rows, cols, halves = _upper_triangle(D)
@@ -418,10 +417,10 @@ def _coefficients(weights, means, covariances, center, covariance_type, radius, 
         mahalanobis = np.einsum("kd,kd->k", whitened, whitened)
     theta[:, q : q + D] = linear
     if weights.min() > 0:  # (np.errstate costs as much as the rest of the arithmetic here)
-        peaks = np.log(weights) - 0.5 * (log_det + D * _LOG_2PI)
+        peaks = np.log(weights) - half_log_det - 0.5 * D * _LOG_2PI
     else:
         with np.errstate(divide="ignore"):
-            peaks = np.log(weights) - 0.5 * (log_det + D * _LOG_2PI)
+            peaks = np.log(weights) - half_log_det - 0.5 * D * _LOG_2PI
     # every log pi_k N(x | mu_k, Sigma_k) is at most its peak, so after subtracting the
     # highest peak no exp can overflow (see _expansion_pass)
     shift = float(peaks.max())
@@ -507,9 +506,8 @@ def _expansion_pass(features, starts, coefficients, workspaces):
             np.maximum(joint, _EXP_FLOOR, out=joint)
         np.exp(joint, out=joint)
         total = np.sum(joint, axis=0, out=workspace.array("total", (c,)))
-        lowest = float(total.min())
-        redone = lowest < _TINY
-        if redone:
+        lowest, extra = float(total.min()), 0.0
+        if lowest < _TINY:
             far = np.flatnonzero(total < _TINY)
             log_prob = theta @ F[:, far]
             top = log_prob.max(axis=0)
@@ -518,22 +516,16 @@ def _expansion_pass(features, starts, coefficients, workspaces):
             np.exp(log_prob, out=log_prob)
             joint[:, far] = log_prob
             total[far] = log_prob.sum(axis=0)
-            extra = float(top.sum())
-        if scale_features:
-            scaled = workspace.array("scaled", F.shape)
-            inverse = np.divide(1.0, total, out=scaled[-1])
-            np.multiply(F[:-1], inverse, out=scaled[:-1])
+            extra, lowest = float(top.sum()), float(total.min())  # the redone totals are >= 1
+        if scale_features:  # the responsibilities are joint * inverse; scale the smaller side
+            weighted = workspace.array("scaled", F.shape)
+            inverse = np.divide(1.0, total, out=weighted[-1])
+            np.multiply(F[:-1], inverse, out=weighted[:-1])
         else:
-            inverse = np.divide(1.0, total, out=workspace.array("inverse", (c,)))
-            joint *= inverse  # the responsibilities
-        if redone:  # one log per point: the redone ones have their own shifts
-            log_likelihood = float(np.log(total, out=total).sum()) + extra
-        else:
-            log_likelihood = _sum_of_logs(total, lowest, n_components)
-        log_likelihood += shift * c
-        if scale_features:
-            return log_likelihood, (scaled @ joint.T).T
-        return log_likelihood, (F @ joint.T).T  # (K, P); measured faster than joint @ F.T
+            weighted = F
+            joint *= np.divide(1.0, total, out=workspace.array("inverse", (c,)))
+        log_likelihood = _sum_of_logs(total, lowest, n_components) + extra + shift * c
+        return log_likelihood, (weighted @ joint.T).T  # (K, P); measured faster than joint @ F.T
 
     results = _map_chunks(one_chunk, starts, workspaces)
     return sum(r[0] for r in results), sum(r[1] for r in results)
@@ -668,13 +660,7 @@ def fit_gmm_fast(
     limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
 
     def prepare(weights, means, covariances):
-        try:
-            return _coefficients(
-                weights, means, covariances, center, covariance_type, radius, limit
-            )
-        except np.linalg.LinAlgError:
-            cholesky_factors(covariances, covariance_type, K, D)  # raises the clear error
-            raise
+        return _coefficients(weights, means, covariances, center, covariance_type, radius, limit)
 
     with _one_blas_thread(len(starts)):  # the chunks run in parallel
         expansion = prepare(weights, means, covariances)
