@@ -62,14 +62,20 @@ recomputed in a second pass around the new means.
 **What else makes a pass fast** (each measured on the benchmark machine, each
 leaving the answer unchanged, each tested in ``tests/test_fast.py``):
 
+* when the bounds allow, the exponents are taken relative to a *reference component*
+  (:func:`_coefficients`): K - 1 rows of products and ``exp`` instead of K, and no
+  point's total can underflow;
 * every chunk's temporaries live in scratch arrays kept for the whole fit
   (:class:`Workspace`), not in fresh allocations the operating system must fault in;
+  features kept between iterations are one contiguous block per chunk;
 * exponents are raised to at least -700 before ``exp`` (``_EXP_FLOOR``): subnormal
   and underflowing results cost ``exp`` up to 100 times more, and the matrix product
   after it 7 times more;
 * the log-likelihood takes one log per block of up to 64 points (``_sum_of_logs``);
 * the responsibilities' :math:`1 / \sum_k` scales whichever is smaller, the
-  densities or the features.
+  densities or the features;
+* the products that end in a small matrix (the M-step's sums) call ``np.dot``:
+  ``np.matmul`` keeps the GIL for a result that small, so the other thread waited.
 """
 
 from __future__ import annotations
@@ -117,14 +123,16 @@ def expansion_chunk_size(n_samples: int, n_components: int, n_expansion: int) ->
     """Points per chunk so that a chunk's features and log-densities stay near ``CHUNK_VALUES``.
 
     When there is more than one chunk, their number is rounded up to a multiple of
-    ``N_THREADS``, so that every thread gets the same share.
+    ``N_THREADS``, so that every thread gets the same share, and the chunk size up to a
+    multiple of ``_LOG_BLOCK`` (every block of the log-likelihood's products is full).
     """
     chunk = max(256, CHUNK_VALUES // (n_components + n_expansion))
     if n_samples <= chunk:
         return int(n_samples)
     n_chunks = -(-n_samples // chunk)
     n_chunks = -(-n_chunks // N_THREADS) * N_THREADS
-    return int(-(-n_samples // n_chunks))
+    chunk = -(-n_samples // n_chunks)
+    return int(-(-chunk // _LOG_BLOCK) * _LOG_BLOCK)
 
 
 def _whitening(covariances, covariance_type, n_components, n_features):
@@ -246,7 +254,9 @@ N_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 @functools.lru_cache(maxsize=1)
 def _executor():
-    return concurrent.futures.ThreadPoolExecutor(N_THREADS, thread_name_prefix="emlab-fast")
+    return concurrent.futures.ThreadPoolExecutor(
+        max(1, N_THREADS - 1), thread_name_prefix="emlab-fast"
+    )
 
 
 class Workspace:
@@ -260,34 +270,42 @@ class Workspace:
 
     def __init__(self):
         self._flat = {}
+        self._views = {}
 
     def array(self, name, shape):
         """A C-contiguous scratch array of ``shape``, the same memory on every call."""
+        view = self._views.get((name, shape))
+        if view is not None:
+            return view
         size = math.prod(shape)
         flat = self._flat.get(name)
         if flat is None or flat.size < size:
             flat = self._flat[name] = np.empty(size)
-        return flat[:size].reshape(shape)
+            self._views = {key: v for key, v in self._views.items() if key[0] != name}
+        view = self._views[name, shape] = flat[:size].reshape(shape)
+        return view
 
 
 def _map_chunks(function, starts, workspaces):
     """``[function(start, workspace) for start in starts]``, spread over ``N_THREADS`` threads.
 
     Thread ``i`` takes every ``N_THREADS``-th chunk and works in ``workspaces[i]``
-    (a list of ``N_THREADS`` :class:`Workspace`). The results come back in chunk
+    (a list of ``N_THREADS`` :class:`Workspace`); the calling thread is thread 0, so
+    only ``N_THREADS - 1`` pool threads need waking. The results come back in chunk
     order, so sums over them do not depend on the threads' timing: a fit gives the
     same numbers, bit for bit, every time.
     """
     if N_THREADS == 1 or len(starts) < 2:
         return [function(start, workspaces[0]) for start in starts]
     groups = [starts[i::N_THREADS] for i in range(N_THREADS)]
-    done = list(
-        _executor().map(
-            lambda group, workspace: [function(start, workspace) for start in group],
-            groups,
-            workspaces,
-        )
-    )
+
+    def run(group, workspace):
+        return [function(start, workspace) for start in group]
+
+    # the calling thread takes the first group itself: one thread fewer to wake
+    jobs = zip(groups[1:], workspaces[1:], strict=True)
+    others = [_executor().submit(run, group, workspace) for group, workspace in jobs]
+    done = [run(groups[0], workspaces[0])] + [future.result() for future in others]
     by_start = {
         start: result
         for group, results in zip(groups, done, strict=True)
@@ -360,31 +378,72 @@ def _features(Xc, center, covariance_type, out=None):
     return F
 
 
+def _feature_sums(sums, scatter, n, covariance_type):
+    r""":math:`\sum_i \phi(y_i)` from :math:`\sum_i y_i`, :math:`\sum_i y_i y_i^\top` and n."""
+    D = len(sums)
+    if covariance_type in ("full", "tied"):
+        rows, cols, _ = _upper_triangle(D)
+        quadratic = scatter[rows, cols]
+    elif covariance_type == "diag":
+        quadratic = np.diagonal(scatter)
+    else:
+        quadratic = [np.trace(scatter)]
+    return np.concatenate([quadratic, sums, [n]]).astype(float)
+
+
 class _Expansion(NamedTuple):
     """One iteration's coefficients for :func:`_expansion_pass`, and what the bounds say."""
 
-    theta: np.ndarray  # (K, P): log pi_k N(x | mu_k, Sigma_k) - shift = theta_k . phi(x - c)
-    shift: float  # the highest peak of the log pi_k N(x | mu_k, Sigma_k)
+    theta: np.ndarray  # (M, P): the exponents are theta . phi(x - c); M = K, or K - 1
+    reference: bool  # M = K - 1: the last component is the reference (its row: all ones)
+    order: list | None  # the pass's row j holds component order[j] (and j = order[k])
+    log_offset: float  # log-likelihood = log_offset + sum of the logs of the points' totals
+    highest: float  # no point's total exceeds this
     floor: bool  # whether some exponent may fall below _EXP_FLOOR (else no np.maximum)
     accurate: bool  # whether the rounding-error bound allows the expansion this iteration
     trace_precision: np.ndarray  # (K,): tr(Lambda_k), for the collapse screen
 
 
-def _coefficients(weights, means, covariances, center, covariance_type, radius, limit):
-    r"""The coefficients :math:`\theta` (K, P) of :math:`\log \pi_k \mathcal N(x \mid \mu_k, \Sigma_k)
-    = \theta_k^\top \phi(x - c) + s`, with the shift :math:`s` (the highest peak), and the bounds.
+#: A reference component is used while no exponent can exceed this (totals stay finite).
+_REFERENCE_SPAN = 600.0
 
-    With :math:`a_k = \mu_k - c` and :math:`\Lambda_k = \Sigma_k^{-1}`:
-    :math:`-\tfrac12 (y - a_k)^\top \Lambda_k (y - a_k) = -\tfrac12 y^\top\Lambda_k y
-    + (\Lambda_k a_k)^\top y - \tfrac12 a_k^\top \Lambda_k a_k`.
 
-    For every point (:math:`\lVert y \rVert \le R`, ``radius``),
+def _coefficients(
+    weights, means, covariances, center, covariance_type, radius, limit, feature_sums
+):
+    r"""The coefficients of one E-step's exponents, and what the bounds allow.
+
+    With :math:`a_k = \mu_k - c` and :math:`\Lambda_k = \Sigma_k^{-1}`, each
+    :math:`\ell_k(y) = \log \pi_k \mathcal N(x \mid \mu_k, \Sigma_k)` is
+    :math:`p_k - \tfrac12 (y - a_k)^\top \Lambda_k (y - a_k)
+    = -\tfrac12 y^\top\Lambda_k y + (\Lambda_k a_k)^\top y + p_k - \tfrac12 a_k^\top
+    \Lambda_k a_k = \vartheta_k^\top \phi(y)`, with the peak
+    :math:`p_k = \log\pi_k - \tfrac12\log\lvert 2\pi\Sigma_k\rvert`.
+
+    *Bounds.* For every point (:math:`\lVert y \rVert \le R`, ``radius``),
     :math:`(y - a_k)^\top \Lambda_k (y - a_k) \le T_k = (R + \lVert a_k \rVert)^2
-    \operatorname{tr}\Lambda_k`. So ``accurate`` is :math:`\max_k T_k \le` ``limit``
-    (the module's accuracy bound), and no exponent can fall below ``_EXP_FLOOR`` (no
-    floor needed) when every :math:`\text{peak}_k - s - T_k / 2` stays above it.
-    Raises :func:`emlab.gmm.cholesky_factors`' clear ``ValueError`` if a covariance is
-    not positive definite.
+    \operatorname{tr}\Lambda_k`, so :math:`p_k - T_k/2 \le \ell_k(y) \le p_k`; and each
+    term of :math:`\vartheta_k^\top \phi(y)` is at most :math:`T_k` in size, so its
+    rounding error is at most :math:`P \epsilon T_k`. ``limit`` is the largest
+    :math:`T` the module's accuracy bound allows.
+
+    *The reference component* :math:`r`, the one with the highest floor
+    :math:`p_r - T_r/2`: :math:`\log p(x) = \ell_r(y) + \log\bigl(1 + \sum_{k \ne r}
+    e^{\ell_k(y) - \ell_r(y)}\bigr)`. Only :math:`K - 1` exponents
+    :math:`(\vartheta_k - \vartheta_r)^\top\phi(y)` then need a product and an ``exp``,
+    every point's total is at least 1 (none can underflow), and
+    :math:`\sum_i \ell_r(y_i) = \vartheta_r^\top \sum_i \phi(y_i)` comes from the
+    features' sums (``feature_sums``, taken once per fit). It is used when no exponent
+    can exceed ``_REFERENCE_SPAN`` (:math:`U = \max_k p_k - (p_r - T_r / 2)`) and the
+    differences' error bound :math:`P\epsilon(\max_k T_k + T_r)` is within the limit.
+
+    *Otherwise* every component gets a row, shifted by the highest peak
+    :math:`s = \max_k p_k` so that no exponent exceeds 0 (error bound
+    :math:`P\epsilon\max_k T_k`; ``accurate`` is whether it is within the limit).
+
+    ``floor`` says whether an exponent may fall below ``_EXP_FLOOR``. Raises
+    :func:`emlab.gmm.cholesky_factors`' clear ``ValueError`` if a covariance is not
+    positive definite.
     """
     from emlab.gmm import cholesky_factors
 
@@ -392,45 +451,69 @@ def _coefficients(weights, means, covariances, center, covariance_type, radius, 
     offsets = means - center
     q = _n_quadratic(covariance_type, D)
     theta = np.empty((K, q + D + 1))
+    linear = theta[:, q : q + D]  # Lambda_k a_k
     if covariance_type in ("diag", "spherical"):
         if not covariances.min() > 0:  # also NaN: the shared check raises its clear error
             cholesky_factors(covariances, covariance_type, K, D)
         precisions = 1.0 / covariances  # (K, D), or (K,) for spherical
+        np.multiply(precisions, -0.5, out=theta[:, :q] if q > 1 else theta[:, 0])
         if covariance_type == "spherical":
-            theta[:, 0] = -0.5 * precisions
-            linear = offsets * precisions[:, None]
-            half_log_det = 0.5 * D * np.log(covariances)
+            np.multiply(offsets, precisions[:, None], out=linear)
+            half_log_det = (0.5 * D) * np.log(covariances)
             trace_precision = D * precisions
         else:
-            theta[:, :D] = -0.5 * precisions
-            linear = offsets * precisions
+            np.multiply(offsets, precisions, out=linear)
             half_log_det = 0.5 * np.log(covariances).sum(axis=1)
             trace_precision = precisions.sum(axis=1)
         mahalanobis = (linear * offsets).sum(axis=1)  # a_k' Lambda_k a_k
     else:
         inv_L, half_log_det = _whitening(covariances, covariance_type, K, D)  # L_k^-1
         whitened = np.einsum("kde,ke->kd", inv_L, offsets)  # L_k^-1 a_k
-        linear = np.einsum("kdj,kd->kj", inv_L, whitened)  # Lambda_k a_k = L^-T (L^-1 a_k)
+        np.einsum("kdj,kd->kj", inv_L, whitened, out=linear)  # L^-T (L^-1 a_k)
         rows, cols, halves = _upper_triangle(D)
         theta[:, :q] = halves * (inv_L.transpose(0, 2, 1) @ inv_L)[:, rows, cols]
         trace_precision = np.einsum("kde,kde->k", inv_L, inv_L)  # tr = ||L^-1||_F^2
         mahalanobis = np.einsum("kd,kd->k", whitened, whitened)
-    theta[:, q : q + D] = linear
     if weights.min() > 0:  # (np.errstate costs as much as the rest of the arithmetic here)
         peaks = np.log(weights) - half_log_det - 0.5 * D * _LOG_2PI
     else:
         with np.errstate(divide="ignore"):
             peaks = np.log(weights) - half_log_det - 0.5 * D * _LOG_2PI
+    spread = (radius + np.sqrt((offsets**2).sum(axis=1))) ** 2 * trace_precision  # T_k
+    lows = peaks - 0.5 * spread  # ell_k >= lows_k on every point
+    # a handful of scalars: Python's max and min cost less than numpy's calls
+    peak_list, low_list, n = peaks.tolist(), lows.tolist(), feature_sums[-1]
+    shift, largest, lowest = max(peak_list), float(spread.max()), min(low_list)
+    theta[:, -1] = (peaks - shift) - 0.5 * mahalanobis  # theta . phi = ell_k - s <= 0
+    r = low_list.index(max(low_list))
+    if K > 1 and shift - low_list[r] <= _REFERENCE_SPAN and largest + spread[r] <= limit:
+        order = list(range(K))
+        order[r], order[-1] = K - 1, r  # a swap: its own inverse
+        if r != K - 1:
+            theta = theta[order]
+        reference_row = theta[-1]
+        exponents = np.subtract(theta[:-1], reference_row, out=theta[:-1])  # 0 weight: -inf
+        return _Expansion(
+            exponents,
+            reference=True,
+            order=order,
+            log_offset=float(reference_row @ feature_sums) + shift * n,
+            highest=1.0 + (K - 1) * math.exp(shift - low_list[r]),
+            # (r has the highest floor, so the lowest floor of the others is the lowest)
+            floor=lowest - peak_list[r] < _EXP_FLOOR,
+            accurate=True,
+            trace_precision=trace_precision,
+        )
     # every log pi_k N(x | mu_k, Sigma_k) is at most its peak, so after subtracting the
     # highest peak no exp can overflow (see _expansion_pass)
-    shift = float(peaks.max())
-    theta[:, -1] = (peaks - shift) - 0.5 * mahalanobis
-    spread = (radius + np.sqrt((offsets**2).sum(axis=1))) ** 2 * trace_precision  # T_k
     return _Expansion(
         theta,
-        shift,
-        floor=float((peaks - 0.5 * spread).min()) - shift < _EXP_FLOOR,
-        accurate=float(spread.max()) <= limit,
+        reference=False,
+        order=None,
+        log_offset=shift * n,
+        highest=float(K),
+        floor=lowest - shift < _EXP_FLOOR,
+        accurate=largest <= limit,
         trace_precision=trace_precision,
     )
 
@@ -456,24 +539,38 @@ def _sum_of_logs(values, lowest, highest):
     All values lie in ``[lowest, highest]``, so a product of :math:`b` of them lies
     within :math:`e^{\pm b \cdot \text{span}}`, :math:`\text{span} = \max(-\log
     \text{lowest}, \log \text{highest})`: :math:`b` is the largest power of two that
-    keeps products inside :math:`e^{\pm 690}` (normal numbers). Halves are multiplied
-    together, in place, :math:`\log_2 b` times and the logs of what is left are summed.
-    A product of :math:`b` values is off by at most :math:`b\epsilon` relative, its log
-    by :math:`b\epsilon` absolute: the same :math:`n\epsilon` in all as one log per
-    value, at a fraction of the cost (a log costs as much as ten multiplications).
-    ``values`` (a 1-D contiguous array) is overwritten.
+    keeps products inside :math:`e^{\pm 690}` (normal numbers). The values are seen as
+    :math:`b` rows, multiplied together column by column (one ``np.multiply.reduce``),
+    and the logs of the products are summed. A product of :math:`b` values is off by at
+    most :math:`b\epsilon` relative, its log by :math:`b\epsilon` absolute: the same
+    :math:`n\epsilon` in all as one log per value, at a fraction of the cost (a log
+    costs as much as ten multiplications). ``values``, a 1-D array, may be overwritten.
     """
-    if len(values) < _LOG_BLOCK_FROM:  # the halving's calls cost more than the logs
+    n = len(values)
+    if n < _LOG_BLOCK_FROM:  # the reduction's call costs more than the logs
         return float(np.log(values, out=values).sum())
     span = max(-math.log(lowest), math.log(highest), 1.0)
-    block, total = 1, 0.0
-    while block < _LOG_BLOCK and 2 * block * span < 690 and len(values) > 1:
-        half = len(values) // 2
-        if len(values) % 2:
-            total += math.log(values[-1])
-        values = np.multiply(values[:half], values[half : 2 * half], out=values[:half])
+    block = 1
+    while block < _LOG_BLOCK and 2 * block * span < 690:
         block *= 2
-    return total + float(np.log(values, out=values).sum())
+    if block == 1:
+        return float(np.log(values, out=values).sum())
+    m = n - n % block
+    products = np.multiply.reduce(values[:m].reshape(block, m // block), axis=0)
+    rest = float(np.log(values[m:]).sum()) if m < n else 0.0
+    return float(np.log(products, out=products).sum()) + rest
+
+
+def _row_sum(rows, out, plus=0.0):
+    """``plus + rows.sum(axis=0)`` into ``out``, one pass per row (``np.sum`` takes one more)."""
+    if len(rows) == 1:
+        return np.add(rows[0], plus, out=out)
+    np.add(rows[0], rows[1], out=out)
+    for row in rows[2:]:
+        np.add(out, row, out=out)
+    if plus:
+        np.add(out, plus, out=out)
+    return out
 
 
 def _expansion_pass(features, starts, coefficients, workspaces):
@@ -485,28 +582,37 @@ def _expansion_pass(features, starts, coefficients, workspaces):
     the responsibility-weighted sums of the features,
     :math:`G_k = \sum_i r_{ik} \phi(y_i)`.
 
-    The log-sum-exp is shifted by one constant, the highest peak :math:`s` of the
-    :math:`\log \pi_k \mathcal N`, instead of by each point's own maximum: no
-    :math:`e^{\ell_{ik} - s}` can overflow, and two passes over the (K, c) block are
-    saved. Points so far from every component that their sum underflows (below
-    ``_TINY``) are redone with their own maximum, as :func:`scipy.special.logsumexp` does.
-    The :math:`1 / \sum_k e^{\ell_{ik} - s}` that turns the densities into
-    responsibilities scales the features instead of the densities when there are fewer
-    features to scale (the last feature is 1, so its row is that factor itself).
+    The exponents :math:`\Theta\Phi` are either relative to a reference component
+    (whose own row is then all ones: no product, no ``exp``) or shifted by one constant,
+    the highest peak, instead of by each point's own maximum: no exponent can overflow,
+    and two passes over the (K, c) block are saved. In the second form, points so far
+    from every component that their sum underflows (below ``_TINY``) are redone with
+    their own maximum, as :func:`scipy.special.logsumexp` does. The
+    :math:`1 / \sum_k e^{\cdot}` that turns the densities into responsibilities
+    scales the features instead of the densities when there are fewer features to
+    scale (the last feature is 1, so its row is that factor itself).
+
+    The products that end in a small (K, P) matrix use ``np.dot``: ``np.matmul``
+    holds the GIL when its result is that small (measured), and the chunks run in
+    threads.
     """
-    theta, shift, floor = coefficients.theta, coefficients.shift, coefficients.floor
-    n_components, n_expansion = theta.shape
-    scale_features = n_expansion - 1 < n_components
+    theta, floor, reference = coefficients.theta, coefficients.floor, coefficients.reference
+    n_rows, n_expansion = theta.shape
+    n_components = n_rows + reference
+    scale_features = n_expansion - 1 < n_rows
 
     def one_chunk(start, workspace):
         F = features(start, workspace)
         c = F.shape[1]
-        joint = np.matmul(theta, F, out=workspace.array("joint", (n_components, c)))
-        if floor:  # log pi_k N(x_i) - s, raised to the floor
-            np.maximum(joint, _EXP_FLOOR, out=joint)
-        np.exp(joint, out=joint)
-        total = np.sum(joint, axis=0, out=workspace.array("total", (c,)))
-        lowest, extra = float(total.min()), 0.0
+        joint = workspace.array("joint", (n_components, c))
+        exponents = np.matmul(theta, F, out=joint[:n_rows])
+        if floor:  # raised to the floor
+            np.maximum(exponents, _EXP_FLOOR, out=exponents)
+        np.exp(exponents, out=exponents)
+        total = _row_sum(exponents, workspace.array("total", (c,)), 1.0 if reference else 0.0)
+        lowest, extra = 1.0, 0.0
+        if not reference:
+            lowest = float(total.min())
         if lowest < _TINY:
             far = np.flatnonzero(total < _TINY)
             log_prob = theta @ F[:, far]
@@ -521,14 +627,20 @@ def _expansion_pass(features, starts, coefficients, workspaces):
             weighted = workspace.array("scaled", F.shape)
             inverse = np.divide(1.0, total, out=weighted[-1])
             np.multiply(F[:-1], inverse, out=weighted[:-1])
+            if reference:
+                joint[-1] = 1.0
         else:
             weighted = F
-            joint *= np.divide(1.0, total, out=workspace.array("inverse", (c,)))
-        log_likelihood = _sum_of_logs(total, lowest, n_components) + extra + shift * c
-        return log_likelihood, (weighted @ joint.T).T  # (K, P); measured faster than joint @ F.T
+            scratch = joint[-1] if reference else workspace.array("inverse", (c,))
+            inverse = np.divide(1.0, total, out=scratch)  # the reference's row: 1 * inverse
+            np.multiply(exponents, inverse, out=exponents)
+        log_likelihood = _sum_of_logs(total, lowest, coefficients.highest) + extra
+        return log_likelihood, np.dot(weighted, joint.T)  # (P, K)
 
     results = _map_chunks(one_chunk, starts, workspaces)
-    return sum(r[0] for r in results), sum(r[1] for r in results)
+    log_likelihood = sum(r[0] for r in results) + coefficients.log_offset
+    stats = sum(r[1] for r in results).T  # (K, P), the pass's rows
+    return log_likelihood, stats if coefficients.order is None else stats[coefficients.order]
 
 
 def _expansion_m_step(stats, center, covariance_type, reg_covar):
@@ -637,22 +749,26 @@ def fit_gmm_fast(
     chunk = int(chunk_size) if chunk_size else expansion_chunk_size(n, K, n_features_total)
     # one chunked pass for the spread of the data: no temporary the size of X
     center = X.mean(axis=0)
-    radius, squares = 0.0, np.zeros(D)
+    radius, sums, scatter = 0.0, np.zeros(D), np.zeros((D, D))
     for s in range(0, n, chunk):
         centred = X[s : s + chunk] - center
         radius = max(radius, float(np.sqrt(np.einsum("nd,nd->n", centred, centred).max())))
-        squares += np.einsum("nd,nd->d", centred, centred)
-    data_variance = float(squares.max() / n)
+        sums += centred.sum(axis=0)
+        scatter += centred.T @ centred
+    data_variance = float(np.diagonal(scatter).max() / n)
+    feature_sums = _feature_sums(sums, scatter, n, covariance_type)
+    starts = list(range(0, n, chunk))
     cached = None
     if n_features_total * n * 8 <= FEATURE_CACHE_BYTES:
-        cached = _features(X, center, covariance_type)
-    starts = list(range(0, n, chunk))
+        # one contiguous block per chunk: a column slice of one (P, n) array would have
+        # np.dot copy it on every pass
+        cached = {s: _features(X[s : s + chunk], center, covariance_type) for s in starts}
 
     workspaces = _workspaces()
 
     def features(start, workspace):
         if cached is not None:
-            return cached[:, start : start + chunk]
+            return cached[start]
         points = X[start : start + chunk]
         out = workspace.array("features", (n_features_total, len(points)))
         return _features(points, center, covariance_type, out=out)
@@ -660,7 +776,9 @@ def fit_gmm_fast(
     limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
 
     def prepare(weights, means, covariances):
-        return _coefficients(weights, means, covariances, center, covariance_type, radius, limit)
+        return _coefficients(
+            weights, means, covariances, center, covariance_type, radius, limit, feature_sums
+        )
 
     with _one_blas_thread(len(starts)):  # the chunks run in parallel
         expansion = prepare(weights, means, covariances)
@@ -756,7 +874,7 @@ def _kmeans_pass(augmented, centroids, chunk, workspaces):
         distances = np.matmul(coefficients, points, out=workspace.array("distances", (K, c)))
         best = np.min(distances, axis=0, out=workspace.array("best", (c,)))
         one_hot = np.equal(distances, best, out=distances, casting="unsafe")
-        return float(best.sum()), one_hot @ points.T
+        return float(best.sum()), np.dot(one_hot, points.T)  # np.matmul would hold the GIL
 
     results = _map_chunks(one_chunk, list(range(0, n, chunk)), workspaces)
     sums = sum(r[1] for r in results)

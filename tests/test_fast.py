@@ -82,6 +82,19 @@ def _paths(monkeypatch):
     return taken
 
 
+def _forms(monkeypatch):
+    """Record, per expansion pass, whether its exponents are relative to a reference component."""
+    forms = []
+    original = fast._expansion_pass
+
+    def recorded(features, starts, coefficients, workspaces):
+        forms.append(coefficients.reference)
+        return original(features, starts, coefficients, workspaces)
+
+    monkeypatch.setattr(fast, "_expansion_pass", recorded)
+    return forms
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("tolerance", [0.0, np.inf], ids=["always-exact", "always-expansion"])
 def test_both_paths_give_the_readable_answer(monkeypatch, covariance_type, tolerance):
@@ -253,9 +266,13 @@ def test_a_point_far_from_every_component_is_redone_with_its_own_maximum(monkeyp
     X = np.concatenate([rng.normal(0, 1, 300), rng.normal(3, 1, 300), [60.0]])[:, None]
     start = (np.array([0.5, 0.5]), np.array([[0.0], [3.0]]), np.array([[[1.0]], [[1.0]]]))
     taken = _paths(monkeypatch)
+    forms = _forms(monkeypatch)
     quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=3)
     slow = fit_gmm(X, *start, "full", tol=0, max_iter=3)
     assert taken["expansion"] == 4
+    # the first E-step (the start's components are narrow) has the exponents shifted by
+    # the highest peak, and the point's sum underflows there
+    assert forms[0] is False
     assert np.isfinite(quick.history.log_likelihood).all()
     np.testing.assert_allclose(
         quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
@@ -320,7 +337,10 @@ def test_ordinary_data_need_no_floor():
     weights, means, covariances = init_params(X, 3, "kmeans", 0, "full")
     center = X.mean(axis=0)
     radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
-    coefficients = fast._coefficients(weights, means, covariances, center, "full", radius, 1e9)
+    feature_sums = fast._features(X, center, "full").sum(axis=1)
+    coefficients = fast._coefficients(
+        weights, means, covariances, center, "full", radius, 1e9, feature_sums
+    )
     assert not coefficients.floor and coefficients.accurate
 
 
@@ -333,3 +353,61 @@ def test_a_workspace_hands_out_the_same_memory_again():
     assert smaller.flags.c_contiguous and smaller.shape == (2, 50)
     bigger = workspace.array("joint", (4, 100))
     assert bigger.shape == (4, 100) and bigger.base is not first.base
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_feature_sums_are_the_sums_of_the_features(covariance_type):
+    X = _data(300, 3, 2, seed=10, offset=40.0)
+    center = X.mean(axis=0)
+    Y = X - center
+    expected = fast._features(X, center, covariance_type).sum(axis=1)
+    got = fast._feature_sums(Y.sum(axis=0), Y.T @ Y, len(X), covariance_type)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+def _both_forms(monkeypatch, X, params, covariance_type):
+    """The pass's answer with a reference component and with the highest-peak shift."""
+    center = X.mean(axis=0)
+    radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
+    F = fast._features(X, center, covariance_type)
+    answers = []
+    for span in (fast._REFERENCE_SPAN, -np.inf):
+        monkeypatch.setattr(fast, "_REFERENCE_SPAN", span)
+        coefficients = fast._coefficients(
+            *params, center, covariance_type, radius, 1e9, F.sum(axis=1)
+        )
+        assert coefficients.reference == np.isfinite(span)
+        starts = list(range(0, len(X), 250))  # several chunks, on the worker threads
+        answers.append(
+            fast._expansion_pass(
+                lambda s, _: F[:, s : s + 250], starts, coefficients, fast._workspaces()
+            )
+        )
+    return answers
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_reference_component_gives_the_same_e_step(monkeypatch, covariance_type):
+    # K - 1 exponents relative to one component, or K shifted by the highest peak
+    X = _data(1000, 3, 4, seed=12, offset=-30.0)
+    params = init_params(X, 4, "kmeans", 1, covariance_type)
+    (ll_reference, G_reference), (ll_shifted, G_shifted) = _both_forms(
+        monkeypatch, X, params, covariance_type
+    )
+    assert ll_reference == pytest.approx(ll_shifted, rel=1e-13)
+    np.testing.assert_allclose(G_reference, G_shifted, rtol=1e-10, atol=1e-9)
+    # the responsibilities add up to one per point: the counts add up to n
+    assert G_reference[:, -1].sum() == pytest.approx(len(X), rel=1e-12)
+
+
+def test_ordinary_fits_use_a_reference_component_and_far_apart_ones_do_not(monkeypatch):
+    forms = _forms(monkeypatch)
+    X = _data(2000, 2, 3, seed=13)
+    fast.fit_gmm_fast(X, *init_params(X, 3, "kmeans", 0, "full"), tol=0, max_iter=5)
+    assert forms == [True] * 6
+    # 200 sds apart: an exponent relative to either component could overflow
+    forms.clear()
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
+    fast.fit_gmm_fast(X, *init_params(X, 2, "kmeans", 0, "full"), tol=0, max_iter=2)
+    assert forms == [False] * 3
