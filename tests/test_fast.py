@@ -411,3 +411,35 @@ def test_ordinary_fits_use_a_reference_component_and_far_apart_ones_do_not(monke
     X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
     fast.fit_gmm_fast(X, *init_params(X, 2, "kmeans", 0, "full"), tol=0, max_iter=2)
     assert forms == [False] * 3
+
+
+@pytest.mark.parametrize("D", [1, 2, 5])
+def test_quadratic_features_come_diagonal_by_diagonal(D):
+    # y_d y_{d+s} for s = 0, 1, ..., each diagonal one product of two blocks of rows
+    X = _data(50, D, 2, seed=D)
+    center = X.mean(axis=0)
+    Y = X - center
+    rows, cols, halves = fast._upper_triangle(D)
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [
+        (d, e) for d in range(D) for e in range(d, D)
+    ]
+    np.testing.assert_array_equal(halves, np.where(rows == cols, -0.5, -1.0))
+    F = fast._features(X, center, "full")
+    np.testing.assert_allclose(F[: len(rows)], (Y[:, rows] * Y[:, cols]).T, rtol=1e-15)
+    np.testing.assert_allclose(F[len(rows) : -1], Y.T, rtol=1e-15)
+    np.testing.assert_array_equal(F[-1], 1.0)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_features_built_per_chunk_equal_the_kept_ones(monkeypatch, covariance_type):
+    # data too big to keep the features: each pass builds them from the centred points
+    X = _data(1500, 4, 3, seed=14, offset=500.0)
+    start = init_params(X, 3, "kmeans", 0, covariance_type)
+    kept = fast.fit_gmm_fast(X, *start, covariance_type, tol=0, max_iter=6, chunk_size=256)
+    monkeypatch.setattr(fast, "FEATURE_CACHE_BYTES", 0)
+    built = fast.fit_gmm_fast(X, *start, covariance_type, tol=0, max_iter=6, chunk_size=256)
+    np.testing.assert_array_equal(built.history.log_likelihood, kept.history.log_likelihood)
+    slow = fit_gmm(X, *start, covariance_type, tol=0, max_iter=6)
+    np.testing.assert_allclose(
+        built.history.log_likelihood, slow.history.log_likelihood, rtol=1e-11
+    )
