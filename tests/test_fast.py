@@ -82,17 +82,17 @@ def _paths(monkeypatch):
     return taken
 
 
-def _forms(monkeypatch):
-    """Record, per expansion pass, whether its exponents are relative to a reference component."""
-    forms = []
+def _coefficients_seen(monkeypatch):
+    """Record the coefficients (fast._Expansion) that each expansion pass is given."""
+    seen = []
     original = fast._expansion_pass
 
     def recorded(features, starts, coefficients, workspaces):
-        forms.append(coefficients.reference)
+        seen.append(coefficients)
         return original(features, starts, coefficients, workspaces)
 
     monkeypatch.setattr(fast, "_expansion_pass", recorded)
-    return forms
+    return seen
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -266,13 +266,13 @@ def test_a_point_far_from_every_component_is_redone_with_its_own_maximum(monkeyp
     X = np.concatenate([rng.normal(0, 1, 300), rng.normal(3, 1, 300), [60.0]])[:, None]
     start = (np.array([0.5, 0.5]), np.array([[0.0], [3.0]]), np.array([[[1.0]], [[1.0]]]))
     taken = _paths(monkeypatch)
-    forms = _forms(monkeypatch)
+    seen = _coefficients_seen(monkeypatch)
     quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=3)
     slow = fit_gmm(X, *start, "full", tol=0, max_iter=3)
     assert taken["expansion"] == 4
     # the first E-step (the start's components are narrow) has the exponents shifted by
     # the highest peak, and the point's sum underflows there
-    assert forms[0] is False
+    assert seen[0].reference is False
     assert np.isfinite(quick.history.log_likelihood).all()
     np.testing.assert_allclose(
         quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
@@ -315,17 +315,10 @@ def test_exponents_below_the_floor_give_the_readable_answer(monkeypatch):
     rng = np.random.default_rng(4)
     X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
     start = init_params(X, 2, "kmeans", 0, "full")
-    floors = []
-    original = fast._expansion_pass
-
-    def recorded(features, starts, coefficients, workspaces):
-        floors.append(coefficients.floor)
-        return original(features, starts, coefficients, workspaces)
-
-    monkeypatch.setattr(fast, "_expansion_pass", recorded)
+    seen = _coefficients_seen(monkeypatch)
     quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=4)
     slow = fit_gmm(X, *start, "full", tol=0, max_iter=4)
-    assert floors and all(floors)
+    assert seen and all(coefficients.floor for coefficients in seen)
     np.testing.assert_allclose(
         quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
     )
@@ -401,16 +394,16 @@ def test_a_reference_component_gives_the_same_e_step(monkeypatch, covariance_typ
 
 
 def test_ordinary_fits_use_a_reference_component_and_far_apart_ones_do_not(monkeypatch):
-    forms = _forms(monkeypatch)
+    seen = _coefficients_seen(monkeypatch)
     X = _data(2000, 2, 3, seed=13)
     fast.fit_gmm_fast(X, *init_params(X, 3, "kmeans", 0, "full"), tol=0, max_iter=5)
-    assert forms == [True] * 6
+    assert [coefficients.reference for coefficients in seen] == [True] * 6
     # 200 sds apart: an exponent relative to either component could overflow
-    forms.clear()
+    seen.clear()
     rng = np.random.default_rng(4)
     X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
     fast.fit_gmm_fast(X, *init_params(X, 2, "kmeans", 0, "full"), tol=0, max_iter=2)
-    assert forms == [False] * 3
+    assert [coefficients.reference for coefficients in seen] == [False] * 3
 
 
 @pytest.mark.parametrize("D", [1, 2, 5])
