@@ -111,6 +111,8 @@ _EPS = np.finfo(np.float64).eps
 _EPS10 = 10 * _EPS
 #: Working-set size per chunk, in float64 values (about 2 MB: fits in a core's L2 cache).
 CHUNK_VALUES = 2**18
+#: Points per chunk of the expansion path at least (see expansion_chunk_size).
+MIN_EXPANSION_CHUNK = 4096
 #: A component moving more than this many standard deviations in one step triggers the exact pass.
 MAX_SHIFT_IN_SDS = 1e3
 #: Accuracy asked of the expansion path: at most this error in any point's log-density, in nats.
@@ -127,17 +129,24 @@ def gmm_chunk_size(n_samples: int, n_components: int, n_features: int) -> int:
 def expansion_chunk_size(n_samples: int, n_components: int, n_expansion: int) -> int:
     """Points per chunk so that a chunk's features and log-densities stay near ``CHUNK_VALUES``.
 
+    With many features (16-D full covariances: 153) that would be short chunks whose
+    matrix products and feature-building steps are too short to run efficiently, so a
+    chunk aims at ``MIN_EXPANSION_CHUNK`` points or more while its features take at most
+    8 MB (measured: 16-D full, 4,096 points per chunk against 1,628: 1.3-1.5x faster).
     When there is more than one chunk, their number is rounded up to a multiple of
     ``N_THREADS``, so that every thread gets the same share, and the chunk size up to a
-    multiple of ``_LOG_BLOCK`` (every block of the log-likelihood's products is full).
+    multiple of ``_LOG_BLOCK`` when that keeps their number (every block of the
+    log-likelihood's products is then full).
     """
-    chunk = max(256, CHUNK_VALUES // (n_components + n_expansion))
+    longest = max(256, 2**20 // n_expansion)
+    chunk = max(min(MIN_EXPANSION_CHUNK, longest), CHUNK_VALUES // (n_components + n_expansion))
     if n_samples <= chunk:
         return int(n_samples)
     n_chunks = -(-n_samples // chunk)
     n_chunks = -(-n_chunks // N_THREADS) * N_THREADS
     chunk = -(-n_samples // n_chunks)
-    return int(-(-chunk // _LOG_BLOCK) * _LOG_BLOCK)
+    rounded = -(-chunk // _LOG_BLOCK) * _LOG_BLOCK
+    return int(rounded if -(-n_samples // rounded) == n_chunks else chunk)
 
 
 def _whitening(covariances, covariance_type, n_components, n_features):

@@ -62,6 +62,21 @@ def test_chunk_size_keeps_the_working_set_small():
     assert fast.gmm_chunk_size(100, 5, 2) == 100
 
 
+@pytest.mark.parametrize(
+    ("n", "K", "P"), [(100_000, 3, 3), (1_000_000, 5, 6), (100_000, 8, 153), (50_000, 4, 1326)]
+)
+def test_expansion_chunks_are_even_cache_sized_and_not_too_short(n, K, P):
+    chunk = fast.expansion_chunk_size(n, K, P)
+    n_chunks = -(-n // chunk)
+    assert n_chunks % fast.N_THREADS == 0
+    assert P * chunk * 8 <= 9 * 2**20  # the features of a chunk: at most about 8 MB
+    if (K + P) * fast.MIN_EXPANSION_CHUNK <= fast.CHUNK_VALUES:  # few features: cache-sized
+        assert fast.CHUNK_VALUES / 2 <= (K + P) * chunk <= 1.1 * fast.CHUNK_VALUES
+    else:  # many: long enough rows for the matrix products, within the 8 MB
+        assert chunk >= min(fast.MIN_EXPANSION_CHUNK, 2**20 // P) * 0.9
+    assert fast.expansion_chunk_size(500, K, P) == 500
+
+
 # --- the expansion path and its accuracy bound ----------------------------------------
 
 
