@@ -370,8 +370,8 @@ def _n_quadratic(covariance_type: str, n_features: int) -> int:
     return n_features if covariance_type == "diag" else 1
 
 
-def _features(Xc, center, covariance_type, out=None):
-    r"""The features :math:`\phi(y)` of centred points :math:`y = x - c`, shape (P, n).
+def _features(Y, covariance_type, out=None):
+    r"""The features :math:`\phi(y)` of centred points ``Y`` (n, D), :math:`y = x - c`: shape (P, n).
 
     Rows: the quadratic terms (:math:`y_d y_e` for :math:`d \le e`, in
     :func:`_upper_triangle`'s order, or :math:`y_d^2`, or :math:`\lVert y \rVert^2`),
@@ -380,17 +380,11 @@ def _features(Xc, center, covariance_type, out=None):
     multiplication of two blocks of rows of the same shape, which numpy runs as one
     flat loop: twice as fast as multiplying rows by a broadcast row (measured).
     """
-    n, D = Xc.shape
+    n, D = Y.shape
     q = _n_quadratic(covariance_type, D)
     F = np.empty((q + D + 1, n)) if out is None else out
-    np.subtract(Xc.T, center[:, None], out=F[q : q + D])
-    return _complete_features(F, covariance_type, D)
-
-
-def _complete_features(F, covariance_type, D):
-    """Fill ``F``'s quadratic rows and its row of ones from its rows :math:`y^\top` (in place)."""
-    q = _n_quadratic(covariance_type, D)
     Yt = F[q : q + D]  # (D, n), rows contiguous
+    np.copyto(Yt, Y.T)
     if covariance_type in ("full", "tied"):
         row = 0
         for s in range(D):  # the diagonal y_d y_{d+s}, d = 0 .. D-s-1
@@ -555,7 +549,7 @@ _TINY = 1e-250
 _EXP_FLOOR = -700.0
 #: At most this many values multiplied together before one log (see _sum_of_logs).
 _LOG_BLOCK = 64
-#: Fewer values than this get one log each: too few for the halving's calls to pay off.
+#: Fewer values than this get one log each: too few for the reduction's call to pay off.
 _LOG_BLOCK_FROM = 8192
 
 
@@ -773,14 +767,13 @@ def fit_gmm_fast(
     n_features_total = _n_quadratic(covariance_type, D) + D + 1
     exact_chunk = int(chunk_size) if chunk_size else gmm_chunk_size(n, K, D)
     chunk = int(chunk_size) if chunk_size else expansion_chunk_size(n, K, n_features_total)
-    # one chunked pass for the spread of the data: no temporary the size of X
+    # one chunked pass over the data for its spread and sums, keeping either the features
+    # of every chunk (one contiguous block per chunk: a column slice of one (P, n) array
+    # would have np.dot copy it on every pass) or else the centred points, transposed
+    # once (the transposing subtraction cost a quarter of building the features)
     center = X.mean(axis=0)
     starts = list(range(0, n, chunk))
     cache = n_features_total * n * 8 <= FEATURE_CACHE_BYTES
-    # the features of every chunk, kept between iterations (one contiguous block per
-    # chunk: a column slice of one (P, n) array would have np.dot copy it on every pass),
-    # or else the centred points, transposed once (the transposing subtraction cost a
-    # quarter of building the features)
     cached, centred_t = {}, None if cache else np.empty((D, n))
     radius, sums, scatter = 0.0, np.zeros(D), np.zeros((D, D))
     for s in starts:
@@ -788,23 +781,21 @@ def fit_gmm_fast(
         radius = max(radius, float(np.sqrt(np.einsum("nd,nd->n", centred, centred).max())))
         sums += centred.sum(axis=0)
         scatter += centred.T @ centred
-        if not cache:
+        if cache:
+            cached[s] = _features(centred, covariance_type)
+        else:
             centred_t[:, s : s + chunk] = centred.T
-    if cache:
-        cached = {s: _features(X[s : s + chunk], center, covariance_type) for s in starts}
     data_variance = float(np.diagonal(scatter).max() / n)
     feature_sums = _feature_sums(sums, scatter, n, covariance_type)
-    q = n_features_total - D - 1
 
     workspaces = _workspaces()
 
     def features(start, workspace):
         if cache:
             return cached[start]
-        points = centred_t[:, start : start + chunk]
-        F = workspace.array("features", (n_features_total, points.shape[1]))
-        np.copyto(F[q : q + D], points)
-        return _complete_features(F, covariance_type, D)
+        points = centred_t[:, start : start + chunk].T
+        out = workspace.array("features", (n_features_total, len(points)))
+        return _features(points, covariance_type, out=out)
 
     limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
 

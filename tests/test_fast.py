@@ -345,7 +345,7 @@ def test_ordinary_data_need_no_floor():
     weights, means, covariances = init_params(X, 3, "kmeans", 0, "full")
     center = X.mean(axis=0)
     radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
-    feature_sums = fast._features(X, center, "full").sum(axis=1)
+    feature_sums = fast._features(X - center, "full").sum(axis=1)
     coefficients = fast._coefficients(
         weights, means, covariances, center, "full", radius, 1e9, feature_sums
     )
@@ -368,7 +368,7 @@ def test_feature_sums_are_the_sums_of_the_features(covariance_type):
     X = _data(300, 3, 2, seed=10, offset=40.0)
     center = X.mean(axis=0)
     Y = X - center
-    expected = fast._features(X, center, covariance_type).sum(axis=1)
+    expected = fast._features(Y, covariance_type).sum(axis=1)
     got = fast._feature_sums(Y.sum(axis=0), Y.T @ Y, len(X), covariance_type)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
 
@@ -377,7 +377,7 @@ def _both_forms(monkeypatch, X, params, covariance_type):
     """The pass's answer with a reference component and with the highest-peak shift."""
     center = X.mean(axis=0)
     radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
-    F = fast._features(X, center, covariance_type)
+    F = fast._features(X - center, covariance_type)
     answers = []
     for span in (fast._REFERENCE_SPAN, -np.inf):
         monkeypatch.setattr(fast, "_REFERENCE_SPAN", span)
@@ -432,7 +432,7 @@ def test_quadratic_features_come_diagonal_by_diagonal(D):
         (d, e) for d in range(D) for e in range(d, D)
     ]
     np.testing.assert_array_equal(halves, np.where(rows == cols, -0.5, -1.0))
-    F = fast._features(X, center, "full")
+    F = fast._features(Y, "full")
     np.testing.assert_allclose(F[: len(rows)], (Y[:, rows] * Y[:, cols]).T, rtol=1e-15)
     np.testing.assert_allclose(F[len(rows) : -1], Y.T, rtol=1e-15)
     np.testing.assert_array_equal(F[-1], 1.0)
