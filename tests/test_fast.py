@@ -70,7 +70,9 @@ def test_expansion_chunks_are_even_cache_sized_and_not_too_short(n, K, P):
     n_chunks = -(-n // chunk)
     assert n_chunks % fast.N_THREADS == 0
     assert P * chunk * 8 <= 9 * 2**20  # the features of a chunk: at most about 8 MB
-    if (K + P) * fast.MIN_EXPANSION_CHUNK <= fast.CHUNK_VALUES:  # few features: cache-sized
+    if P <= fast.FEW_FEATURES:  # one-dimensional data, on one thread: half the working set
+        assert fast.CHUNK_VALUES / 4 <= (K + P) * chunk <= 0.55 * fast.CHUNK_VALUES
+    elif (K + P) * fast.MIN_EXPANSION_CHUNK <= fast.CHUNK_VALUES:  # few features: cache-sized
         assert fast.CHUNK_VALUES / 2 <= (K + P) * chunk <= 1.1 * fast.CHUNK_VALUES
     else:  # many: long enough rows for the matrix products, within the 8 MB
         assert chunk >= min(fast.MIN_EXPANSION_CHUNK, 2**20 // P) * 0.9
@@ -419,6 +421,79 @@ def test_ordinary_fits_use_a_reference_component_and_far_apart_ones_do_not(monke
     X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(100, 0.5, (500, 2))])
     fast.fit_gmm_fast(X, *init_params(X, 2, "kmeans", 0, "full"), tol=0, max_iter=2)
     assert [coefficients.reference for coefficients in seen] == [False] * 3
+
+
+def test_one_dimensional_data_give_the_same_e_step_in_both_forms(monkeypatch):
+    # 1-D: the coefficients from Python floats, the pass on one thread, the reference's
+    # sums by subtraction; against K shifted rows, every sum taken directly
+    X = _data(3000, 1, 3, seed=21, offset=250.0)
+    params = init_params(X, 3, "kmeans", 2, "spherical")
+    (ll_reference, G_reference), (ll_shifted, G_shifted) = _both_forms(
+        monkeypatch, X, params, "spherical"
+    )
+    assert ll_reference == pytest.approx(ll_shifted, rel=1e-13)
+    np.testing.assert_allclose(G_reference, G_shifted, rtol=1e-10, atol=1e-9)
+
+
+def _coefficients_for(X, weights, means, covariances, covariance_type):
+    center = X.mean(axis=0)
+    radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
+    feature_sums = fast._features(X - center, covariance_type).sum(axis=1)
+    limit = fast.EXPANSION_TOLERANCE / (len(feature_sums) * np.finfo(float).eps)
+    return fast._coefficients(
+        weights, means, covariances, center, covariance_type, radius, limit, feature_sums
+    )
+
+
+def test_one_dimensional_coefficients_from_floats_equal_numpys():
+    # the scalar terms (D = 1) against the general numpy ones for spherical covariances
+    X = _data(500, 1, 4, seed=22, offset=-40.0)
+    _, means, variances = init_params(X, 4, "kmeans", 0, "spherical")
+    weights = np.array([0.5, 0.3, 0.2, 0.0])  # a zero weight: log 0 = -inf, no warning
+    center, radius = X.mean(axis=0), float(np.abs(X - X.mean()).max())
+    scalar = fast._component_terms_1d(weights, means, variances, center, radius)
+    general = fast._component_terms(weights, means, variances, center, "spherical", radius)
+    for got, expected in zip(scalar, general, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-14)
+    for bad in (0.0, -1.0, np.nan):
+        with pytest.raises(ValueError, match="covariances"):
+            fast._component_terms_1d(weights, means, np.array([1.0, bad, 1, 1]), center, 1.0)
+
+
+def test_a_reference_with_too_little_weight_for_its_sums_by_subtraction_is_not_taken():
+    # two narrow components and a very wide one: the wide one has the highest floor, but
+    # with a weight of 1e-9 its sums, taken as all the points' minus the others', would be
+    # off by about eps * n / N_r = 2e-7 relative; with a weight of 0.1 they are fine
+    rng = np.random.default_rng(23)
+    X = np.concatenate([rng.normal(-5, 1, 500), rng.normal(5, 1, 500)])[:, None]
+    means, variances = np.array([[-5.0], [5.0], [0.0]]), np.array([1.0, 1.0, 1e6])
+    for wide, taken in ((1e-9, False), (0.1, True)):
+        weights = np.array([0.5, 0.5 - wide, wide])
+        coefficients = _coefficients_for(X, weights, means, variances, "spherical")
+        assert coefficients.reference is taken and coefficients.accurate
+        assert coefficients.order is None or coefficients.order[-1] == 2
+
+
+def test_a_pass_whose_reference_count_comes_out_too_small_is_redone_without_it(monkeypatch):
+    # the check after the pass: N_r below least_count sends the E-step to the shifted form
+    X = _data(2000, 2, 3, seed=24)
+    start = init_params(X, 3, "kmeans", 0, "full")
+    coefficients = fast._coefficients
+
+    def demanding(*args, **kwargs):
+        answer = coefficients(*args, **kwargs)
+        return answer._replace(least_count=np.inf) if answer.reference else answer
+
+    monkeypatch.setattr(fast, "_coefficients", demanding)
+    seen = _coefficients_seen(monkeypatch)
+    quick = fast.fit_gmm_fast(X, *start, tol=0, max_iter=4)
+    slow = fit_gmm(X, *start, tol=0, max_iter=4)
+    assert [c.reference for c in seen] == [True, False] * 5  # each pass tried, then redone
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(quick.params[name], slow.params[name], rtol=1e-9)
 
 
 @pytest.mark.parametrize("D", [1, 2, 5])
