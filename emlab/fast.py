@@ -651,6 +651,16 @@ _LOG_BLOCK = 64
 _LOG_BLOCK_FROM = 8192
 
 
+@functools.lru_cache(maxsize=16)  # the same for every chunk of a pass with a reference
+def _log_block(lowest, highest):
+    """The block size of :func:`_sum_of_logs` for values in ``[lowest, highest]``."""
+    span = max(-math.log(lowest), math.log(highest), 1.0)
+    block = 1
+    while block < _LOG_BLOCK and 2 * block * span < 690:
+        block *= 2
+    return block
+
+
 def _sum_of_logs(values, lowest, highest):
     r""":math:`\sum_i \log v_i` with one log per block of up to ``_LOG_BLOCK`` values.
 
@@ -667,10 +677,7 @@ def _sum_of_logs(values, lowest, highest):
     n = len(values)
     if n < _LOG_BLOCK_FROM:  # the reduction's call costs more than the logs
         return float(np.log(values, out=values).sum())
-    span = max(-math.log(lowest), math.log(highest), 1.0)
-    block = 1
-    while block < _LOG_BLOCK and 2 * block * span < 690:
-        block *= 2
+    block = _log_block(lowest, highest)
     if block == 1:
         return float(np.log(values, out=values).sum())
     m = n - n % block
@@ -684,8 +691,8 @@ def _row_sum(rows, out, plus=0.0):
     if len(rows) == 1:
         return np.add(rows[0], plus, out=out)
     np.add(rows[0], rows[1], out=out)
-    for row in rows[2:]:
-        np.add(out, row, out=out)
+    for k in range(2, len(rows)):
+        np.add(out, rows[k], out=out)
     if plus:
         np.add(out, plus, out=out)
     return out
