@@ -805,6 +805,28 @@ def _expansion_m_step(stats, center, covariance_type, reg_covar):
     return counts / counts.sum(), center + shift, covariances
 
 
+def _expansion_m_step_1d(stats, center, reg_covar):
+    r""":func:`_expansion_m_step` for one-dimensional data, on Python floats.
+
+    Per component, from :math:`(S_k, s_k, N_k)`: :math:`d_k = s_k / N_k`,
+    :math:`\mu_k = c + d_k`, :math:`\sigma^2_k = (S_k - N_k d_k^2) / N_k` (plus
+    ``reg_covar``) and :math:`\pi_k = N_k / \sum_j N_j`, with :math:`N_k` nudged by
+    :math:`10\epsilon` as everywhere: the same operations in the same order as the
+    general form, without numpy's calls on K-element arrays.
+    """
+    c = float(center[0])
+    counts, means, variances = [], [], []
+    for scatter, total, nk in stats.tolist():
+        count = nk + _EPS10
+        shift = total / count
+        counts.append(count)
+        means.append(c + shift)
+        variances.append((scatter - nk * (shift * shift)) / count + reg_covar)
+    all_counts = sum(counts)
+    weights = [count / all_counts for count in counts]
+    return np.array(weights), np.array(means)[:, None], np.array(variances)
+
+
 def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar, data_variance):
     """Cheap screen before :func:`emlab.gmm._warn_if_collapsed`'s eigenvalues.
 
@@ -877,6 +899,7 @@ def fit_gmm_fast(
         # one feature: full, diag and spherical are all one variance per component, and
         # the spherical path (features y^2, y, 1) is the leanest
         covariance_type, covariances = "spherical", covariances.reshape(K)
+    one_dimensional = D == 1 and covariance_type == "spherical"
     n_features_total = _n_quadratic(covariance_type, D) + D + 1
     exact_chunk = int(chunk_size) if chunk_size else gmm_chunk_size(n, K, D)
     chunk = int(chunk_size) if chunk_size else expansion_chunk_size(n, K, n_features_total)
@@ -954,7 +977,10 @@ def fit_gmm_fast(
                 break
             previous = log_likelihood
             if expansion.accurate:
-                new = _expansion_m_step(stats, center, covariance_type, reg_covar)
+                if one_dimensional:
+                    new = _expansion_m_step_1d(stats, center, reg_covar)
+                else:
+                    new = _expansion_m_step(stats, center, covariance_type, reg_covar)
                 new_expansion = prepare(*new)
                 exact_again = not new_expansion.accurate
             else:

@@ -460,6 +460,18 @@ def test_one_dimensional_coefficients_from_floats_equal_numpys():
             fast._component_terms_1d(weights, means, np.array([1.0, bad, 1, 1]), center, 1.0)
 
 
+def test_one_dimensional_m_step_from_floats_equals_numpys():
+    # G's rows (sum r y^2, sum r y, N) around the centre, one with N = 0
+    rng = np.random.default_rng(25)
+    stats = np.column_stack([rng.uniform(50, 90, 4), rng.normal(0, 20, 4), [30, 0, 45.5, 24.5]])
+    center = np.array([-7.25])
+    scalar = fast._expansion_m_step_1d(stats, center, 1e-6)
+    general = fast._expansion_m_step(stats, center, "spherical", 1e-6)
+    for got, expected in zip(scalar, general, strict=True):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-15)
+
+
 def test_a_reference_with_too_little_weight_for_its_sums_by_subtraction_is_not_taken():
     # two narrow components and a very wide one: the wide one has the highest floor, but
     # with a weight of 1e-9 its sums, taken as all the points' minus the others', would be
