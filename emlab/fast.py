@@ -935,18 +935,14 @@ def fit_gmm_fast(
 
     limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
 
-    def prepare(weights, means, covariances, reference=True):
-        return _coefficients(
-            weights,
-            means,
-            covariances,
-            center,
-            covariance_type,
-            radius,
-            limit,
-            feature_sums,
-            reference,
-        )
+    prepare = functools.partial(  # prepare(weights, means, covariances[, reference=False])
+        _coefficients,
+        center=center,
+        covariance_type=covariance_type,
+        radius=radius,
+        limit=limit,
+        feature_sums=feature_sums,
+    )
 
     with _one_blas_thread(len(starts)):  # the chunks run in parallel
         expansion = prepare(weights, means, covariances)
