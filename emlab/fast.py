@@ -69,9 +69,9 @@ leaving the answer unchanged, each tested in ``tests/test_fast.py``):
   point's total can underflow; the reference's sums are all the points' sums minus the
   other components' (the M-step's product has one column fewer: with K = 3, a product
   with two columns took 17 us per chunk against 31 us with three);
-* one-dimensional data: each iteration's coefficients are computed on Python floats
-  (:func:`_component_terms_1d`; numpy's calls on 3-element arrays cost twice as much),
-  and the passes run on one thread (see :func:`_expansion_pass`) in chunks of half
+* one-dimensional data: each iteration's coefficients and M-step are computed on
+  Python floats (:func:`_component_terms_1d`, :func:`_expansion_m_step_1d`; numpy's
+  calls on 3-element arrays cost twice as much), and the passes run on one thread (see :func:`_expansion_pass`) in chunks of half
   the usual working set;
 * every chunk's temporaries live in scratch arrays kept for the whole fit
   (:class:`Workspace`), not in fresh allocations the operating system must fault in;
@@ -431,7 +431,8 @@ class _Expansion(NamedTuple):
     """One iteration's coefficients for :func:`_expansion_pass`, and what the bounds say."""
 
     theta: np.ndarray  # (M, P): the exponents are theta . phi(x - c); M = K, or K - 1
-    reference: bool  # M = K - 1: the last component is the reference (its row: all ones)
+    reference: bool  # M = K - 1: component order[-1] is the reference (no row: its exps are
+    # all one, its sums come by subtraction)
     feature_sums: np.ndarray  # (P,): sum_i phi(y_i); the reference's sums are these minus the rest
     least_count: float  # the reference's sums by subtraction are accurate while N_r >= this
     order: list | None  # the pass's row j holds component order[j] (and j = order[k])
@@ -722,10 +723,11 @@ def _expansion_pass(features, starts, coefficients, workspaces):
 
     The products that end in a small (M, P) matrix use ``np.dot``: ``np.matmul``
     holds the GIL when its result is that small (measured), and the chunks run in
-    threads. Passes over ``FEW_FEATURES`` features (one-dimensional data) run on one thread:
-    their numpy calls last 5-45 us, less than handing the GIL from one thread to the
-    other costs on the benchmark machine (a wake-up of about 40 us), so the calling
-    thread waited for the worker's whole share (measured) and two threads were slower.
+    threads. Passes over at most ``FEW_FEATURES`` features (one-dimensional data) run on
+    one thread: their numpy calls last 5-45 us, less than handing the GIL from one
+    thread to the other costs on the benchmark machine (a wake-up of about 40 us), so
+    the calling thread waited for the worker's whole share (measured) and two threads
+    were slower.
     """
     theta, floor, reference = coefficients.theta, coefficients.floor, coefficients.reference
     n_rows, n_expansion = theta.shape

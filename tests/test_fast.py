@@ -423,11 +423,13 @@ def test_ordinary_fits_use_a_reference_component_and_far_apart_ones_do_not(monke
     assert [coefficients.reference for coefficients in seen] == [False] * 3
 
 
-def test_one_dimensional_data_give_the_same_e_step_in_both_forms(monkeypatch):
+@pytest.mark.parametrize("K", [3, 5])
+def test_one_dimensional_data_give_the_same_e_step_in_both_forms(monkeypatch, K):
     # 1-D: the coefficients from Python floats, the pass on one thread, the reference's
-    # sums by subtraction; against K shifted rows, every sum taken directly
-    X = _data(3000, 1, 3, seed=21, offset=250.0)
-    params = init_params(X, 3, "kmeans", 2, "spherical")
+    # sums by subtraction; against K shifted rows, every sum taken directly (K = 5: the
+    # features are scaled instead of the densities)
+    X = _data(3000, 1, K, seed=21, offset=250.0)
+    params = init_params(X, K, "kmeans", 2, "spherical")
     (ll_reference, G_reference), (ll_shifted, G_shifted) = _both_forms(
         monkeypatch, X, params, "spherical"
     )
