@@ -711,8 +711,9 @@ def _expansion_pass(features, starts, coefficients, workspaces):
     ``coefficients.least_count``): the caller then asks for the shifted form.
 
     The exponents :math:`\Theta\Phi` are either relative to a reference component
-    (whose own row is then all ones: no product, no ``exp``, and its sums are
-    :math:`\sum_i \phi(y_i) - \sum_{k \ne r} G_k`) or shifted by one constant,
+    (which then has no row: its exps are all one, so it needs no product and no
+    ``exp``, and its sums are :math:`\sum_i \phi(y_i) - \sum_{k \ne r} G_k`) or
+    shifted by one constant,
     the highest peak, instead of by each point's own maximum: no exponent can overflow,
     and two passes over the (K, c) block are saved. In the second form, points so far
     from every component that their sum underflows (below ``_TINY``) are redone with
