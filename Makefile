@@ -33,18 +33,19 @@ lab: $(STAMP)  ## set up, then open the course in JupyterLab
 test: $(STAMP) chromium  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/ and the notebooks
-	$(BIN)/ruff check emlab tests notebooks
-	$(BIN)/ruff format --check emlab tests notebooks
+lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/, the notebooks, benchmarks/ and tools/
+	$(BIN)/ruff check emlab tests notebooks benchmarks tools
+	$(BIN)/ruff format --check emlab tests notebooks benchmarks tools
 
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
-	$(BIN)/ruff format emlab tests notebooks
-	$(BIN)/ruff check --fix emlab tests notebooks
+	$(BIN)/ruff format emlab tests notebooks benchmarks tools
+	$(BIN)/ruff check --fix emlab tests notebooks benchmarks tools
 
 execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bottom, in a fresh kernel
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=120 \
 	    --ExecutePreprocessor.record_timing=False $(or $(NB),$(NOTEBOOKS))
+	$(BIN)/python tools/tidy_outputs.py $(or $(NB),$(NOTEBOOKS))
 	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS)) || true
 
 clean:  ## remove the virtual environment and build products

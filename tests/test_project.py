@@ -50,7 +50,9 @@ def _ruff(*args):
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.fail("ruff is not installed; install the test extra: pip install -e '.[test]'")
-    targets = [t for t in ("emlab", "tests", "notebooks") if (ROOT / t).exists()]
+    targets = [
+        t for t in ("emlab", "tests", "notebooks", "benchmarks", "tools") if (ROOT / t).exists()
+    ]
     return subprocess.run([ruff, *args, *targets], cwd=ROOT, capture_output=True, text=True)
 
 
@@ -92,3 +94,129 @@ def test_notebooks_pass_nbcheck():
         [sys.executable, str(NBCHECK), "notebooks"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _tidy_outputs():
+    """tools/tidy_outputs.py, imported from its path (tools/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "tidy_outputs", ROOT / "tools" / "tidy_outputs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _widget_notebook(ids, order):
+    """A small executed notebook: a box (shown) holding a slider, each with a layout."""
+    box, slider, box_layout, slider_layout, orphan = ids
+
+    def model(name, **state):
+        return {"model_name": name, "state": {"_model_name": name, **state}}
+
+    state = {
+        box: model("VBoxModel", children=[f"IPY_MODEL_{slider}"], layout=f"IPY_MODEL_{box_layout}"),
+        slider: model("IntSliderModel", value=3, layout=f"IPY_MODEL_{slider_layout}"),
+        box_layout: model("LayoutModel", width="50%"),
+        slider_layout: model("LayoutModel", width=None),
+        orphan: model("DescriptionStyleModel", description_width=""),
+    }
+    view = "application/vnd.jupyter.widget-view+json"
+    return {
+        "cells": [
+            {"cell_type": "code", "outputs": [{"data": {"text/plain": "2"}}]},
+            {"cell_type": "code", "outputs": [{"data": {view: {"model_id": box}}}]},
+        ],
+        "metadata": {
+            "widgets": {
+                "application/vnd.jupyter.widget-state+json": {
+                    "state": {key: state[key] for key in order},
+                    "version_major": 2,
+                    "version_minor": 0,
+                }
+            }
+        },
+    }
+
+
+def test_stable_widget_ids_do_not_depend_on_the_random_ids_or_their_order():
+    tool = _tidy_outputs()
+    state_key = "application/vnd.jupyter.widget-state+json"
+    first_ids = ["0f" * 16, "9e" * 16, "8d" * 16, "7c" * 16, "6b" * 16]
+    second_ids = ["1a" * 16, "2b" * 16, "3c" * 16, "4d" * 16, "5e" * 16]
+    first = _widget_notebook(first_ids, first_ids)
+    second = _widget_notebook(second_ids, [second_ids[i] for i in (4, 2, 0, 3, 1)])
+    one = tool.stable_widget_ids(first, "03-kmeans.ipynb")
+    two = tool.stable_widget_ids(second, "03-kmeans.ipynb")
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+
+    # every reference still points at the right model
+    state = one["metadata"]["widgets"][state_key]["state"]
+    assert len(state) == 5 and not set(state) & set(first_ids)
+    shown = one["cells"][1]["outputs"][0]["data"]["application/vnd.jupyter.widget-view+json"]
+    box = state[shown["model_id"]]["state"]
+    assert box["_model_name"] == "VBoxModel"
+    slider = state[box["children"][0].removeprefix("IPY_MODEL_")]["state"]
+    assert slider["_model_name"] == "IntSliderModel" and slider["value"] == 3
+    assert state[slider["layout"].removeprefix("IPY_MODEL_")]["state"]["width"] is None
+    assert state[box["layout"].removeprefix("IPY_MODEL_")]["state"]["width"] == "50%"
+
+    # another lesson's models get other ids
+    other = tool.stable_widget_ids(_widget_notebook(second_ids, second_ids), "04-two-coins.ipynb")
+    assert not set(state) & set(other["metadata"]["widgets"][state_key]["state"])
+
+
+def test_animation_ids_are_numbered_per_notebook_and_streams_are_merged():
+    tool = _tidy_outputs()
+
+    def notebook(first_id, second_id):
+        html = [
+            f'<img id="_anim_img{first_id}">\n',
+            f'<button onclick="anim{first_id}.faster()">\n',
+        ]
+        return {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "outputs": [
+                        {"output_type": "stream", "name": "stdout", "text": ["a = 1\n"]},
+                        {"output_type": "stream", "name": "stdout", "text": ["b = 2\n", "c"]},
+                        {"output_type": "stream", "name": "stderr", "text": ["careful\n"]},
+                        {"output_type": "stream", "name": "stdout", "text": [" = 3\n"]},
+                    ],
+                },
+                {"cell_type": "code", "outputs": [{"data": {"text/html": html}}]},
+                {
+                    "cell_type": "code",
+                    "outputs": [{"data": {"text/html": f'<img id="_anim_img{second_id}">'}}],
+                },
+            ],
+            "metadata": {},
+        }
+
+    one = tool.tidy(notebook("ab" * 16, "cd" * 16), "05-gaussian-mixtures-1d.ipynb")
+    two = tool.tidy(notebook("12" * 16, "34" * 16), "05-gaussian-mixtures-1d.ipynb")
+    assert one == two
+    first, second, third = (cell["outputs"] for cell in one["cells"])
+    assert [(o["name"], "".join(o["text"])) for o in first] == [
+        ("stdout", "a = 1\nb = 2\nc"),
+        ("stderr", "careful\n"),
+        ("stdout", " = 3\n"),
+    ]
+    assert first[0]["text"] == ["a = 1\n", "b = 2\n", "c"]  # one line per item, as nbformat
+    new = re.findall(r"_anim_img([0-9a-f]{32})", "".join(second[0]["data"]["text/html"]))[0]
+    assert new != "ab" * 16 and "".join(second[0]["data"]["text/html"]).count(new) == 2
+    other = re.search(r"_anim_img([0-9a-f]{32})", third[0]["data"]["text/html"]).group(1)
+    assert other not in (new, "cd" * 16)
+
+
+def test_stored_lessons_have_tidy_outputs():
+    # `make execute` runs tools/tidy_outputs.py; a lesson executed some other way would
+    # carry random ids, and the next `make execute` would rewrite them all
+    tool = _tidy_outputs()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        before = json.dumps(notebook, sort_keys=True)
+        after = json.dumps(tool.tidy(notebook, path.name), sort_keys=True)
+        assert after == before, f"run: python tools/tidy_outputs.py {path.relative_to(ROOT)}"
