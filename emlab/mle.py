@@ -238,8 +238,10 @@ def gaussian_mle_numerical(x, mu0: float | None = None, sigma0: float | None = N
     mu0 = float(_check_finite(mu0, name="mu0"))
     sigma0 = float(check_positive(sigma0, name="sigma0"))
 
-    # Work on standardized data for a well-conditioned problem, then map back.
-    center, scale = float(x.mean()), float(x.std())
+    # Work on standardized data for a well-conditioned problem, then map back. Standardize
+    # with the start, not with the sample mean and sd: those are the closed-form answer, and
+    # the check would then be built in (the optimum at exactly (0, 0)).
+    center, scale = mu0, sigma0
     z = (x - center) / scale
     z_bar, z_sq = z.mean(), np.mean(z**2)
 
@@ -251,7 +253,7 @@ def gaussian_mle_numerical(x, mu0: float | None = None, sigma0: float | None = N
         gradient = np.array([-(z_bar - mu) * inv_var, 1.0 - mean_sq * inv_var])
         return value, gradient
 
-    start = np.array([(mu0 - center) / scale, np.log(sigma0 / scale)])
+    start = np.zeros(2)  # (mu0 - center) / scale and log(sigma0 / scale)
     result = optimize.minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-12})
     mu_z, log_sigma_z = result.x
     return float(center + scale * mu_z), float(scale * np.exp(log_sigma_z))
