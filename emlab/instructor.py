@@ -12,7 +12,8 @@ This module wraps two otter commands:
 ``python -m emlab.instructor grade SUBMISSIONS``
     runs ``otter run`` on every submitted notebook below ``SUBMISSIONS`` (any
     layout: ``alice/03-kmeans.ipynb`` or ``alice-03-kmeans.ipynb``) and writes one
-    row per submission and one column per exercise to ``scores.csv``.
+    row per submission and one column per exercise to ``scores.csv`` (named
+    ``03-kmeans:q1``... when the folder mixes lessons).
 
 ``otter grade`` would run each submission in a Docker container; ``otter run``,
 used here, runs it in the current Python environment, so grade on a machine
@@ -135,34 +136,74 @@ class Submission:
     lesson: str
 
 
+#: A browser's suffix for a second download of the same file: "03-kmeans (1).ipynb".
+COPY_SUFFIX = re.compile(r"\s*\(\d+\)")
+
+
 def find_submissions(folder: Path) -> list[Submission]:
-    """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell."""
+    """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell.
+
+    The student is the file's path below ``folder`` without the lesson's name (and
+    without a browser's " (1)" copy suffix): ``alice/03-kmeans.ipynb`` and
+    ``alice-03-kmeans (1).ipynb`` are both Alice's. Files that are not readable
+    notebooks, or not student editions, are skipped with a message that names them.
+    """
     folder = Path(folder)
     found = []
     for path in sorted(folder.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue
-        lessons = {
-            m.group(1) for cell in _cells(path) for m in INIT_PATTERN.finditer(_source(cell))
-        }
+        try:
+            cells = _cells(path)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            print(f"skipping {path}: not a readable notebook ({type(error).__name__}: {error})")
+            continue
+        lessons = {m.group(1) for cell in cells for m in INIT_PATTERN.finditer(_source(cell))}
         if len(lessons) != 1:
             print(f"skipping {path}: not a student edition (no otter.Notebook(...) cell)")
             continue
         lesson = Path(lessons.pop()).stem
-        student = str(path.relative_to(folder).with_suffix(""))
+        student = COPY_SUFFIX.sub("", str(path.relative_to(folder).with_suffix("")))
         student = student.replace(lesson, "").strip("-_/ ") or path.stem
         found.append(Submission(path, student, lesson))
     return found
 
 
+def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict], list[str]]:
+    """Rows and columns of ``scores.csv`` from each submission's otter test results.
+
+    One row per submission: ``student``, ``lesson``, the points of each auto-graded
+    exercise, ``total`` and ``possible`` (the auto-graded points only; written answers
+    are read by hand). The exercises' columns are ``q1``, ``q2``... when every
+    submission is of one lesson, and ``03-kmeans:q1``... when lessons are mixed, so
+    that a column never holds two lessons' exercises.
+    """
+    mixed = len({submission.lesson for submission, _ in graded}) > 1
+    rows, columns = [], []
+    for submission, tests in graded:
+        row = {"student": submission.student, "lesson": submission.lesson}
+        total = possible = 0.0
+        for test in tests:
+            if test.get("max_score") is None:  # otter's summary of public tests, not a question
+                continue
+            name = f"{submission.lesson}:{test['name']}" if mixed else test["name"]
+            row[name] = float(test["score"])
+            total += test["score"]
+            possible += test["max_score"]
+            if name not in columns:
+                columns.append(name)
+        row["total"], row["possible"] = float(total), float(possible)
+        rows.append(row)
+    return rows, columns
+
+
 def grade_submissions(folder: Path, autograder_dir: Path, output_csv: Path) -> list[dict]:
     """Grade every submission below ``folder`` and write a per-exercise score table.
 
-    Each row holds ``student``, ``lesson``, one column ``qN`` per auto-graded
-    exercise (points scored), ``total`` and ``possible``. Exercises graded by
-    hand (written answers) are not in the table.
+    Runs ``otter run`` with the lesson's grader on each submission found by
+    :func:`find_submissions` and writes :func:`score_table` to ``output_csv``.
     """
-    rows, columns = [], []
+    graded = []
     for submission in find_submissions(folder):
         grader = Path(autograder_dir) / f"{submission.lesson}.zip"
         if not grader.exists():
@@ -172,18 +213,8 @@ def grade_submissions(folder: Path, autograder_dir: Path, output_csv: Path) -> l
         with tempfile.TemporaryDirectory() as tmp:
             _otter("run", "--no-logo", "-a", str(grader), "-o", tmp, str(submission.path.resolve()))
             results = json.loads((Path(tmp) / "results.json").read_text())
-        row = {"student": submission.student, "lesson": submission.lesson}
-        total = possible = 0.0
-        for test in results["tests"]:
-            if test.get("max_score") is None:  # otter's summary of public tests, not a question
-                continue
-            row[test["name"]] = test["score"]
-            total += test["score"]
-            possible += test["max_score"]
-            if test["name"] not in columns:
-                columns.append(test["name"])
-        row["total"], row["possible"] = total, possible
-        rows.append(row)
+        graded.append((submission, results["tests"]))
+    rows, columns = score_table(graded)
     output_csv = Path(output_csv)
     output_csv.parent.mkdir(parents=True, exist_ok=True)
     with output_csv.open("w", newline="") as handle:

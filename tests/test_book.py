@@ -507,6 +507,11 @@ def test_the_student_book_leaves_the_solutions_out(tmp_path):
     for cell in _regions(lesson)["solution"]:
         lines = [ln for ln in _source(cell).splitlines() if ln.strip() and "SOLUTION" not in ln]
         assert " ".join(" ".join(lines).split()) not in code, "a solution shows in the student book"
+    # the landing page keeps the students' half: no teaching notes, no solutions, no Binder
+    landing = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "Teaching with EM Lab" not in landing and "Show solution" not in landing
+    assert "git+https://" in landing and "EMLAB_REPOSITORY_URL" not in landing
+    assert "mybinder.org" not in landing and "mybinder.org" not in page
     downloads = [html / "_sources" / "notebooks" / lesson.name]
     downloads += list(html.glob(f"_downloads/*/{lesson.name}"))
     assert len(downloads) == 2

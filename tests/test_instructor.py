@@ -134,11 +134,72 @@ def test_grading_a_folder_scores_stubs_zero_and_solutions_full(editions, tmp_pat
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == 2 * len(LESSONS)
     for row in rows:
-        questions = [k for k in row if re.fullmatch(r"q\d+", k) and row[k] != ""]
+        # the folder mixes lessons, so each exercise's column names its lesson
+        questions = [k for k in row if re.fullmatch(r"\d\d-[a-z0-9-]+:q\d+", k) and row[k] != ""]
         assert questions, "one column per auto-graded exercise"
+        assert all(q.startswith(row["lesson"] + ":") for q in questions), row
         if row["student"] == "stub-student":
             assert all(float(row[q]) == 0 for q in questions), row
             assert float(row["total"]) == 0
         else:
             assert row["student"] == "model", row
             assert float(row["total"]) == float(row["possible"]) > 0, row
+
+
+def _student_edition_of(lesson: str) -> dict:
+    init = f'import otter\ngrader = otter.Notebook("{lesson}.ipynb")'
+    return {"cells": [{"cell_type": "code", "source": init, "metadata": {}, "outputs": []}]}
+
+
+def test_submissions_are_named_by_student_and_unreadable_files_are_skipped(tmp_path, capsys):
+    for name in ("alice/03-kmeans.ipynb", "bob-03-kmeans (1).ipynb", "carol_04-two-coins.ipynb"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lesson = "04-two-coins" if "04" in name else "03-kmeans"
+        path.write_text(json.dumps(_student_edition_of(lesson)))
+    (tmp_path / "truncated.ipynb").write_text('{"cells": [')
+    (tmp_path / "lecture.ipynb").write_text(json.dumps({"cells": []}))
+    found = instructor.find_submissions(tmp_path)
+    assert [(s.student, s.lesson) for s in found] == [
+        ("alice", "03-kmeans"),
+        ("bob", "03-kmeans"),
+        ("carol", "04-two-coins"),
+    ]
+    printed = capsys.readouterr().out
+    assert "skipping" in printed and "truncated.ipynb: not a readable notebook" in printed
+    assert "lecture.ipynb: not a student edition" in printed
+
+
+def test_score_table_names_columns_by_lesson_only_when_lessons_are_mixed():
+    def tests(*scores):
+        summary = {"name": "public tests", "score": 1, "max_score": None}
+        return [summary] + [
+            {"name": f"q{i}", "score": got, "max_score": most}
+            for i, (got, most) in enumerate(scores, 1)
+        ]
+
+    kmeans = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
+    coins = instructor.Submission(Path("b.ipynb"), "bob", "04-two-coins")
+    rows, columns = instructor.score_table([(kmeans, tests((2, 2), (0, 1)))])
+    assert columns == ["q1", "q2"]
+    assert rows == [
+        {
+            "student": "alice",
+            "lesson": "03-kmeans",
+            "q1": 2.0,
+            "q2": 0.0,
+            "total": 2.0,
+            "possible": 3.0,
+        }
+    ]
+    rows, columns = instructor.score_table(
+        [(kmeans, tests((2, 2), (0, 1))), (coins, tests((1, 3)))]
+    )
+    assert columns == ["03-kmeans:q1", "03-kmeans:q2", "04-two-coins:q1"]
+    assert rows[1] == {
+        "student": "bob",
+        "lesson": "04-two-coins",
+        "04-two-coins:q1": 1.0,
+        "total": 1.0,
+        "possible": 3.0,
+    }

@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 LESSON_DOC = re.compile(r"^notebooks/\d\d-[^/]+$")
 LESSONS_MARKER = "<!-- emlab:lessons -->"
+#: ``<!-- emlab:student -->`` ... ``<!-- emlab:end -->`` in the landing page: only in that edition.
+EDITION_BLOCK = re.compile(r"<!-- emlab:(instructor|student) -->\n(.*?)<!-- emlab:end -->\n", re.S)
+#: Replaced by the configured repository's address on the landing page.
+REPOSITORY_MARKER = "EMLAB_REPOSITORY_URL"
 OTTER_MARKER = re.compile(r"^\s*#\s*(BEGIN|END)\s+(SOLUTION|TESTS|QUESTION)\b", re.IGNORECASE)
 INLINE_SOLUTION_LINE = re.compile(r"^\s*#\s*(BEGIN|END)\s+SOLUTION\b.*$", re.IGNORECASE)
 SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION(\s+NO\s+PROMPT)?\s*$", re.IGNORECASE)
@@ -119,12 +123,31 @@ def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     if str(app.env.doc2path(docname)).endswith(".ipynb"):
         notebook = json.loads(source[0])
         source[0] = json.dumps(prepare_notebook(notebook, _edition(app)), ensure_ascii=False)
-    elif docname == app.config.root_doc and LESSONS_MARKER in source[0]:
-        source[0] = source[0].replace(LESSONS_MARKER, lesson_list(app, docname))
+    elif docname == app.config.root_doc:
+        text = landing_page(source[0], _edition(app), _repository(app))
+        if LESSONS_MARKER in text:
+            text = text.replace(LESSONS_MARKER, lesson_list(app, docname))
+        source[0] = text
+
+
+def _repository(app: Sphinx) -> str:
+    return app.config.html_theme_options.get("repository_url", "").strip("/")
+
+
+def landing_page(text: str, edition: str, repository: str) -> str:
+    """The landing page's Markdown for ``edition``: the other edition's blocks removed.
+
+    Blocks between ``<!-- emlab:instructor -->`` (or ``student``) and ``<!-- emlab:end -->``
+    are kept only in that edition; ``EMLAB_REPOSITORY_URL`` becomes the repository's address.
+    """
+    text = EDITION_BLOCK.sub(lambda m: m.group(2) if m.group(1) == edition else "", text)
+    return text.replace(REPOSITORY_MARKER, repository or "<the course's repository>")
 
 
 def binder_url(app: Sphinx, path: str) -> str | None:
     """The Binder link that opens a repository file in JupyterLab, as the book's header builds it."""
+    if _edition(app) == "student":  # Binder opens the repository's notebooks: the solutions
+        return None
     options = app.config.html_theme_options
     binderhub = options.get("launch_buttons", {}).get("binderhub_url", "").strip("/")
     repo = options.get("repository_url", "").strip("/")
@@ -247,10 +270,19 @@ def _on_build_finished(app: Sphinx, exception) -> None:
                 copy.write_bytes(edition.read_bytes())
 
 
+def _on_config_inited(app: Sphinx, config) -> None:
+    """Student edition: no Binder button in the header (it would open the solutions)."""
+    if _edition(app) == "student":
+        launch = config.html_theme_options.get("launch_buttons")
+        if isinstance(launch, dict):
+            config.html_theme_options["launch_buttons"] = {**launch, "binderhub_url": ""}
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value(
         "emlab_book_edition", os.environ.get("EMLAB_BOOK_EDITION", "instructor"), "env", types=[str]
     )
+    app.connect("config-inited", _on_config_inited)
     app.connect("source-read", _on_source_read)
     app.connect("env-get-outdated", _on_env_get_outdated)
     app.add_config_value("emlab_student_notebooks", "student", "env", types=[str])
