@@ -71,8 +71,8 @@ leaving the answer unchanged, each tested in ``tests/test_fast.py``):
   with two columns took 17 us per chunk against 31 us with three);
 * one-dimensional data: each iteration's coefficients and M-step are computed on
   Python floats (:func:`_component_terms_1d`, :func:`_expansion_m_step_1d`; numpy's
-  calls on 3-element arrays cost twice as much), and the passes run on one thread (see :func:`_expansion_pass`) in chunks of half
-  the usual working set;
+  calls on 3-element arrays cost twice as much), and the passes run on one thread (see
+  :func:`_expansion_pass`) in chunks of half the usual working set;
 * every chunk's temporaries live in scratch arrays kept for the whole fit
   (:class:`Workspace`), not in fresh allocations the operating system must fault in;
   features kept between iterations are one contiguous block per chunk, and when they

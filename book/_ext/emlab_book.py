@@ -150,7 +150,7 @@ def binder_url(app: Sphinx, path: str) -> str | None:
         return None
     options = app.config.html_theme_options
     binderhub = options.get("launch_buttons", {}).get("binderhub_url", "").strip("/")
-    repo = options.get("repository_url", "").strip("/")
+    repo = _repository(app)
     if not (binderhub and repo):
         return None
     org_repo = urlparse(repo).path.strip("/")
