@@ -40,7 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emlab.em import EMResult, run_em
+from emlab.em import EMResult, improves, run_em
 from emlab.fast import fit_coins_fast
 from emlab.validation import (
     check_counts,
@@ -406,7 +406,8 @@ class BinomialMixture(DensityMixin, BaseEstimator):
     max_iter : int, default=100
         Largest number of EM iterations of each run.
     n_init : int, default=1
-        Number of starts; the run with the highest log-likelihood is kept.
+        Number of starts; the run with the highest log-likelihood is kept (the first
+        of those that agree to rounding, :func:`emlab.em.improves`).
     thetas_init : array-like of shape (n_components, n_features), optional
         Starting :math:`\\theta`. By default each start draws random
         responsibilities and takes an M-step from them.
@@ -534,7 +535,7 @@ class BinomialMixture(DensityMixin, BaseEstimator):
                 tol=self.tol,
                 max_iter=self.max_iter,
             )
-            if best is None or result.log_likelihood > best.log_likelihood:
+            if best is None or improves(result.log_likelihood, best.log_likelihood):
                 best = result
         if not best.converged:
             warnings.warn(

@@ -14,13 +14,17 @@ Every model supplies two functions:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["EMResult", "History", "Snapshot", "run_em"]
+__all__ = ["EMResult", "History", "Snapshot", "improves", "run_em"]
+
+#: A restart must beat the best so far by more than this, relative: more than rounding.
+RESTART_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,39 @@ class EMResult:
     n_iter: int
     converged: bool
     history: History = field(default_factory=History)
+
+
+def improves(log_likelihood: float, best: float, rtol: float = RESTART_RTOL) -> bool:
+    r"""Whether a restart's final log-likelihood beats the best so far by more than rounding.
+
+    Restarts (``n_init``) that reach the same optimum, often with the components in
+    another order, end at log-likelihoods that differ only in their last digits,
+    and which of them is "higher" depends on the order in which the engine happened
+    to add its terms. So a restart replaces the best only when
+
+    .. math::
+        \ell > \ell_{\text{best}} + \text{rtol} \, \lvert \ell_{\text{best}} \rvert,
+
+    and among restarts that tie the first one is kept: the same fit, whatever the
+    rounding. (scikit-learn's ``KMeans`` also keeps the first of restarts that find the
+    same clusters.) k-means passes minus its inertia.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        The restart's final log-likelihood :math:`\ell`.
+    best : float
+        The best so far, :math:`\ell_{\text{best}}`.
+    rtol : float, default=RESTART_RTOL
+        How much higher, relative to :math:`\lvert \ell_{\text{best}} \rvert`, counts as better.
+
+    Returns
+    -------
+    bool
+    """
+    if not math.isfinite(best):
+        return log_likelihood > best
+    return log_likelihood > best + rtol * abs(best)
 
 
 def _copy_params(params: dict) -> dict:

@@ -50,7 +50,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emlab.em import EMResult, run_em
+from emlab.em import EMResult, improves, run_em
 from emlab.fast import fit_gmm_fast
 from emlab.validation import (
     check_data,
@@ -780,7 +780,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     max_iter : int, default=100
         Largest number of M-steps; 0 keeps the initialization.
     n_init : int, default=1
-        Number of starts; the one with the highest final log-likelihood is kept.
+        Number of starts; the one with the highest final log-likelihood is kept (the
+        first of those that agree to rounding, :func:`emlab.em.improves`).
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
         How to start when not every ``*_init`` is given (see :func:`init_params`).
     weights_init, means_init, covariances_init : array-like, default=None
@@ -949,7 +950,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 reg_covar=self.reg_covar,
                 **({"record_resp": True} if self.record_resp else {}),
             )
-            if best is None or result.log_likelihood > best.log_likelihood:
+            if best is None or improves(result.log_likelihood, best.log_likelihood):
                 best = result
         if not best.converged and self.max_iter > 0:
             warnings.warn(

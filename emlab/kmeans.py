@@ -31,7 +31,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emlab.em import EMResult, run_em
+from emlab.em import EMResult, improves, run_em
 from emlab.fast import fit_kmeans_fast
 from emlab.validation import check_data, check_n_components
 
@@ -359,7 +359,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     """k-means clustering, fitted as hard EM with :func:`fit_kmeans`.
 
     Minimizes the inertia :math:`J = \\sum_i \\lVert x_i - \\mu_{z_i} \\rVert^2`
-    from ``n_init`` starts and keeps the run with the lowest :math:`J`.
+    from ``n_init`` starts and keeps the run with the lowest :math:`J` (the first of
+    runs whose :math:`J` agree to rounding, :func:`emlab.em.improves`).
 
     Parameters
     ----------
@@ -488,7 +489,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             else:
                 start = init_kmeans_plusplus(X, self.n_clusters, rng)
             result = fit_kmeans_fast(X, start, max_iter=self.max_iter, tol=self.tol)
-            if best is None or -result.log_likelihood < -best.log_likelihood:
+            if best is None or improves(result.log_likelihood, best.log_likelihood):
                 best = result
         self.cluster_centers_ = best.params["centroids"]
         self.labels_ = assign(X, self.cluster_centers_)  # the last E-step's assignments

@@ -10,7 +10,7 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from emlab.em import History, Snapshot, run_em
+from emlab.em import History, Snapshot, improves, run_em
 
 
 def e_step(x, params):
@@ -101,3 +101,13 @@ def test_history_is_a_list_of_snapshots():
     history = History([Snapshot(0, {"a": np.zeros(2)}, -1.0), Snapshot(1, {"a": np.ones(2)}, -0.5)])
     np.testing.assert_array_equal(history.log_likelihood, [-1.0, -0.5])
     np.testing.assert_array_equal(history.param("a"), [[0, 0], [1, 1]])
+
+
+def test_a_restart_improves_only_by_more_than_rounding():
+    assert improves(-100.0, -101.0)
+    assert not improves(-101.0, -100.0)
+    assert not improves(-100.0 + 1e-12, -100.0)  # the same optimum, other rounding
+    assert improves(-100.0 + 1e-6, -100.0)
+    assert improves(5e-9, 0.0) and not improves(0.0, 0.0)
+    assert improves(-1e300, -np.inf) and not improves(-np.inf, -np.inf)
+    assert improves(-100.0 + 1e-12, -100.0, rtol=0.0)

@@ -177,8 +177,11 @@ def test_restarts_keep_the_lowest_inertia():
     runs = [fast.fit_kmeans_fast(X, init_random(X, 8, rng)) for _ in range(6)]
     inertias = [-run.log_likelihood for run in runs]
     assert max(inertias) > min(inertias)  # the starts found different local minima
-    best = runs[int(np.argmin(inertias))]
-    assert model.inertia_ == min(inertias)
+    # the first run within rounding of the lowest (improves' tolerance)
+    best = next(
+        run for run, j in zip(runs, inertias, strict=True) if j <= min(inertias) * (1 + 1e-9)
+    )
+    assert model.inertia_ == -best.log_likelihood
     np.testing.assert_array_equal(model.cluster_centers_, best.params["centroids"])
     assert model.n_iter_ == best.n_iter
     np.testing.assert_array_equal(model.history_.log_likelihood, best.history.log_likelihood)
@@ -281,3 +284,20 @@ def test_bad_labels_raise():
         update(X, [0, 1, 2], np.zeros((3, 2)))
     with pytest.raises(ValueError, match="labels"):
         update(X, [0, 1, 2, 3, 4], np.zeros((3, 2)))
+
+
+def test_restarts_that_find_the_same_clusters_keep_the_first():
+    # lesson 03's ten k-means++ starts all find the three blobs, in different orders, with
+    # inertias that differ only in the last digits (by the order of the engine's sums):
+    # the first start is kept, whatever the rounding
+    from emlab.datasets import blobs as lesson_blobs
+
+    X, _ = lesson_blobs()
+    model = KMeans(3, init="k-means++", n_init=10, random_state=0).fit(X)
+    rng = check_random_state(0)
+    runs = [fast.fit_kmeans_fast(X, init_kmeans_plusplus(X, 3, rng)) for _ in range(10)]
+    inertias = np.array([-run.log_likelihood for run in runs])
+    np.testing.assert_allclose(inertias, inertias[0], rtol=1e-12)
+    assert len({tuple(np.argsort(run.params["centroids"][:, 0])) for run in runs}) > 1
+    np.testing.assert_array_equal(model.cluster_centers_, runs[0].params["centroids"])
+    assert model.n_iter_ == runs[0].n_iter
