@@ -61,13 +61,19 @@ chromium:
 
 .PHONY: book chromium
 book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BOOK_EDITION=student: no solutions)
-	@if [ "$(EMLAB_BOOK_EDITION)" = student ]; then $(MAKE) --no-print-directory student; fi
+	@if [ "$(EMLAB_BOOK_EDITION)" = student ]; then $(MAKE) --no-print-directory student/.built; fi
 	$(BIN)/jupyter-book build . --config book.yml --toc book/_toc.yml -W -n --keep-going --all
 	@echo "The book is in _build/html/index.html"
 
 .PHONY: student grade
 student: $(STAMP)  ## write the student editions to student/ and the graders to autograder/
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder $(NB)
+	@if [ -z "$(NB)" ]; then touch student/.built; fi
+
+# the student book rebuilds the student editions only when a lesson or emlab changed since
+student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py) | $(STAMP)
+	$(BIN)/python -m emlab.instructor student --out student --autograder autograder
+	@touch $@
 
 grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
