@@ -49,7 +49,7 @@ execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bott
 	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS)) || true
 
 clean:  ## remove the virtual environment and build products
-	rm -rf $(VENV) _build build student autograder scores.csv .pytest_cache .ruff_cache
+	rm -rf $(VENV) _build build student autograder scores.csv feedback .pytest_cache .ruff_cache
 
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
 # needs the internet). As root it is installed here; otherwise the command to run is printed.
@@ -75,9 +75,9 @@ student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py) | $(STAMP)
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder
 	@touch $@
 
-grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv)
+grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv, feedback/)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
-	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder --out scores.csv
+	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder --out scores.csv --feedback feedback
 
 .PHONY: bench
 bench: $(STAMP)  ## benchmarks: emlab's engines against scikit-learn and the articles' loops

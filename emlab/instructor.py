@@ -13,7 +13,8 @@ This module wraps two otter commands:
     runs ``otter run`` on every submitted notebook below ``SUBMISSIONS`` (any
     layout: ``alice/03-kmeans.ipynb`` or ``alice-03-kmeans.ipynb``) and writes one
     row per submission and one column per exercise to ``scores.csv`` (named
-    ``03-kmeans:q1``... when the folder mixes lessons).
+    ``03-kmeans:q1``... when the folder mixes lessons), and to ``feedback/`` one
+    text file per submission with its points and the failed checks' messages.
 
 ``otter grade`` would run each submission in a Docker container; ``otter run``,
 used here, runs it in the current Python environment, so grade on a machine
@@ -33,7 +34,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["grade_submissions", "is_assignment", "main", "make_student_editions"]
+__all__ = [
+    "feedback_text",
+    "grade_submissions",
+    "is_assignment",
+    "main",
+    "make_student_editions",
+]
 
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 INIT_PATTERN = re.compile(r"otter\.Notebook\(\s*[\"']([^\"']+\.ipynb)[\"']\s*\)")
@@ -197,13 +204,72 @@ def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict]
     return rows, columns
 
 
-def grade_submissions(folder: Path, autograder_dir: Path, output_csv: Path) -> list[dict]:
+#: The last line of an exception in otter's test output: "AssertionError: your function ...".
+EXCEPTION_LINE = re.compile(r"^\s*((?:\w+\.)*\w*(?:Error|Exception|Exit)): (.*)$")
+
+
+def _messages(output: str) -> list[str]:
+    """The exceptions' messages in one exercise's otter output, each once, in order."""
+    messages = []
+    for line in output.splitlines():
+        match = EXCEPTION_LINE.match(line)
+        if match:
+            name, message = match.groups()
+            text = message if name == "AssertionError" else f"{name}: {message}"
+            if text not in messages:
+                messages.append(text)
+    return messages
+
+
+def feedback_text(submission: Submission, tests: list[dict]) -> str:
+    """What a student is told about one graded notebook: the points and why any were lost.
+
+    One line per auto-graded exercise with its points, and for an exercise that lost
+    points the messages of the checks that failed (the same sentences
+    ``grader.check`` showed in the notebook, e.g. "your function returned nothing:
+    replace the ... with your code"), or the error that stopped it.
+    """
+    total = sum(t["score"] for t in tests if t.get("max_score") is not None)
+    possible = sum(t["max_score"] for t in tests if t.get("max_score") is not None)
+    lines = [
+        f"{submission.student}, {submission.lesson}: {total:g} of {possible:g} auto-graded points",
+        "(exercises marked 'not auto-graded' are read by hand)",
+        "",
+    ]
+    for test in tests:
+        if test.get("max_score") is None:  # otter's summary of the public tests
+            continue
+        lines.append(f"{test['name']}: {test['score']:g} / {test['max_score']:g}")
+        if test["score"] < test["max_score"]:
+            reasons = _messages(test.get("output") or "") or [
+                "a test failed; run this exercise's grader.check cell to see it"
+            ]
+            lines += [f"    {reason}" for reason in reasons]
+    return "\n".join(lines) + "\n"
+
+
+def _feedback_name(submission: Submission, taken: set[str]) -> str:
+    """``<student>-<lesson>.txt``, made safe as a file name and unique among ``taken``."""
+    student = re.sub(r"[^\w.-]+", "_", submission.student).strip("_") or "student"
+    name, copy = f"{student}-{submission.lesson}.txt", 1
+    while name in taken:  # two notebooks of one student and lesson
+        copy += 1
+        name = f"{student}-{submission.lesson}-{copy}.txt"
+    taken.add(name)
+    return name
+
+
+def grade_submissions(
+    folder: Path, autograder_dir: Path, output_csv: Path, feedback_dir: Path | None = None
+) -> list[dict]:
     """Grade every submission below ``folder`` and write a per-exercise score table.
 
     Runs ``otter run`` with the lesson's grader on each submission found by
-    :func:`find_submissions` and writes :func:`score_table` to ``output_csv``.
+    :func:`find_submissions` and writes :func:`score_table` to ``output_csv``. With
+    ``feedback_dir``, also writes each submission's :func:`feedback_text` there, as
+    ``<student>-<lesson>.txt``, to hand back.
     """
-    graded = []
+    graded, taken = [], set()
     for submission in find_submissions(folder):
         grader = Path(autograder_dir) / f"{submission.lesson}.zip"
         if not grader.exists():
@@ -214,6 +280,11 @@ def grade_submissions(folder: Path, autograder_dir: Path, output_csv: Path) -> l
             _otter("run", "--no-logo", "-a", str(grader), "-o", tmp, str(submission.path.resolve()))
             results = json.loads((Path(tmp) / "results.json").read_text())
         graded.append((submission, results["tests"]))
+        if feedback_dir is not None:
+            Path(feedback_dir).mkdir(parents=True, exist_ok=True)
+            text = feedback_text(submission, results["tests"])
+            path = Path(feedback_dir) / _feedback_name(submission, taken)
+            path.write_text(text, encoding="utf-8")
     rows, columns = score_table(graded)
     output_csv = Path(output_csv)
     output_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -239,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--autograder", type=Path, default=Path("autograder"))
     grade.add_argument("--out", type=Path, default=Path("scores.csv"))
+    grade.add_argument(
+        "--feedback", type=Path, default=Path("feedback"), help="one text file per submission"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "student":
@@ -248,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         print(f"{len(written)} student notebooks in {args.out}/, graders in {args.autograder}/")
     else:
-        rows = grade_submissions(args.submissions, args.autograder, args.out)
-        print(f"graded {len(rows)} submissions; scores in {args.out}")
+        rows = grade_submissions(args.submissions, args.autograder, args.out, args.feedback)
+        print(f"graded {len(rows)} submissions; scores in {args.out}, feedback in {args.feedback}/")
     return 0
 
 

@@ -130,9 +130,18 @@ def test_grading_a_folder_scores_stubs_zero_and_solutions_full(editions, tmp_pat
         shutil.copy(editions / "student" / lesson.name, submissions / "stub-student" / lesson.name)
         shutil.copy(editions / "autograder" / lesson.name, submissions / f"model-{lesson.name}")
     table = tmp_path / "scores.csv"
-    instructor.grade_submissions(submissions, editions / "autograder", table)
+    feedback = tmp_path / "feedback"
+    instructor.grade_submissions(submissions, editions / "autograder", table, feedback)
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == 2 * len(LESSONS)
+    for lesson in LESSONS:  # one feedback file per submission
+        stub = (feedback / f"stub-student-{lesson.stem}.txt").read_text()
+        model = (feedback / f"model-{lesson.stem}.txt").read_text()
+        assert stub.startswith(f"stub-student, {lesson.stem}: 0 of ")
+        assert "replace the ..." in stub  # the checks' own words, as grader.check showed them
+        assert "\n    " not in model  # full points: no reasons
+        points = re.search(r": (\S+) of (\S+) auto-graded", model)
+        assert points and points.group(1) == points.group(2), model
     for row in rows:
         # the folder mixes lessons, so each exercise's column names its lesson
         questions = [k for k in row if re.fullmatch(r"\d\d-[a-z0-9-]+:q\d+", k) and row[k] != ""]
@@ -203,3 +212,50 @@ def test_score_table_names_columns_by_lesson_only_when_lessons_are_mixed():
         "total": 1.0,
         "possible": 3.0,
     }
+
+
+def test_feedback_names_each_exercise_and_why_it_lost_points():
+    output = """q2 results:
+    q2 - 1 result:
+        Exception raised:
+            Traceback (most recent call last):
+              File "checks.py", line 1188, in _kmeans_as_numbers
+                raise AssertionError(
+            AssertionError: your centroids have shape (2, 3); expected (3, 2).
+    q2 - 2 result:
+            AssertionError: your centroids have shape (2, 3); expected (3, 2).
+"""
+    tests = [
+        {"name": "Public Tests", "output": "...", "status": "failed"},
+        {"name": "q1", "score": 2, "max_score": 2.0, "output": ""},
+        {"name": "q2", "score": 0, "max_score": 2.0, "output": output},
+        {
+            "name": "q3",
+            "score": 0,
+            "max_score": 1.0,
+            "output": "NameError: name 'J' is not defined",
+        },
+        {"name": "q4", "score": 0.5, "max_score": 1.0, "output": None},
+    ]
+    alice = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
+    text = instructor.feedback_text(alice, tests)
+    assert text.splitlines() == [
+        "alice, 03-kmeans: 2.5 of 6 auto-graded points",
+        "(exercises marked 'not auto-graded' are read by hand)",
+        "",
+        "q1: 2 / 2",
+        "q2: 0 / 2",
+        "    your centroids have shape (2, 3); expected (3, 2).",  # once, though it failed twice
+        "q3: 0 / 1",
+        "    NameError: name 'J' is not defined",
+        "q4: 0.5 / 1",
+        "    a test failed; run this exercise's grader.check cell to see it",
+    ]
+    taken = set()
+    bob = instructor.Submission(Path("b.ipynb"), "section 2/bob", "03-kmeans")
+    names = [instructor._feedback_name(s, taken) for s in (alice, bob, bob)]
+    assert names == [
+        "alice-03-kmeans.txt",
+        "section_2_bob-03-kmeans.txt",
+        "section_2_bob-03-kmeans-2.txt",
+    ]
