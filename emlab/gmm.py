@@ -1063,6 +1063,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def sample(self, n_samples=1):
         """Draw points from the fitted mixture (see :func:`sample`).
 
+        The points come in the order they were drawn, each component picked at random
+        per point, as the model tells the story; scikit-learn's ``sample`` returns the
+        same kind of sample grouped by component (all of component 0 first).
+
         Parameters
         ----------
         n_samples : int, default=1
