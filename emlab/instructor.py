@@ -143,16 +143,17 @@ class Submission:
     lesson: str
 
 
-#: A browser's suffix for a second download of the same file: "03-kmeans (1).ipynb".
-COPY_SUFFIX = re.compile(r"\s*\(\d+\)")
+#: A browser's suffix for a second download of the same file ("03-kmeans (1).ipynb") and
+#: JupyterLab's for a duplicated notebook ("03-kmeans-Copy1.ipynb").
+COPY_SUFFIX = re.compile(r"\s*\(\d+\)|-Copy\d+")
 
 
 def find_submissions(folder: Path) -> list[Submission]:
     """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell.
 
     The student is the file's path below ``folder`` without the lesson's name (and
-    without a browser's " (1)" copy suffix): ``alice/03-kmeans.ipynb`` and
-    ``alice-03-kmeans (1).ipynb`` are both Alice's. Files that are not readable
+    without a browser's " (1)" or JupyterLab's "-Copy1" suffix): ``alice/03-kmeans.ipynb``,
+    ``alice-03-kmeans (1).ipynb`` and ``alice/03-kmeans-Copy1.ipynb`` are all Alice's. Files that are not readable
     notebooks, or not student editions, are skipped with a message that names them.
     """
     folder = Path(folder)
@@ -208,16 +209,34 @@ def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict]
 EXCEPTION_LINE = re.compile(r"^\s*((?:\w+\.)*\w*(?:Error|Exception|Exit)): (.*)$")
 
 
+#: A name the test looked up and did not find: "NameError: name 'J_final' is not defined".
+UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
 def _messages(output: str) -> list[str]:
-    """The exceptions' messages in one exercise's otter output, each once, in order."""
-    messages = []
+    """The exceptions' messages in one exercise's otter output, in order.
+
+    A message that repeats another with only its numbers changed (the same check
+    on other random data, e.g. in the public and the hidden test) is given once.
+    """
+    messages, seen = [], set()
     for line in output.splitlines():
         match = EXCEPTION_LINE.match(line)
-        if match:
-            name, message = match.groups()
-            text = message if name == "AssertionError" else f"{name}: {message}"
-            if text not in messages:
-                messages.append(text)
+        if not match:
+            continue
+        name, message = match.groups()
+        text = message if name == "AssertionError" else f"{name}: {message}"
+        undefined = UNDEFINED.search(message) if name == "NameError" else None
+        if undefined:  # the answer's cell stopped (or never ran) before defining it
+            text = (
+                f"{undefined.group(1)} is not defined when the tests run: the cell that defines"
+                " it (or one above it) stopped with an error, or it was renamed; run the"
+                " notebook from the top to see where"
+            )
+        key = re.sub(r"\d+(\.\d+)?", "#", text)
+        if key not in seen:
+            seen.add(key)
+            messages.append(text)
     return messages
 
 
@@ -259,6 +278,19 @@ def _feedback_name(submission: Submission, taken: set[str]) -> str:
     return name
 
 
+#: The first line of a feedback file (see feedback_text): how an earlier run's files are known.
+FEEDBACK_HEADER = re.compile(r".*, \d\d-[\w-]+: \S+ of \S+ auto-graded points")
+
+
+def _remove_old_feedback(feedback_dir: Path) -> None:
+    """Delete the feedback files an earlier run wrote (and nothing else) in ``feedback_dir``."""
+    for path in Path(feedback_dir).glob("*.txt"):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline().rstrip("\n")
+        if FEEDBACK_HEADER.fullmatch(first):
+            path.unlink()
+
+
 def grade_submissions(
     folder: Path, autograder_dir: Path, output_csv: Path, feedback_dir: Path | None = None
 ) -> list[dict]:
@@ -267,8 +299,11 @@ def grade_submissions(
     Runs ``otter run`` with the lesson's grader on each submission found by
     :func:`find_submissions` and writes :func:`score_table` to ``output_csv``. With
     ``feedback_dir``, also writes each submission's :func:`feedback_text` there, as
-    ``<student>-<lesson>.txt``, to hand back.
+    ``<student>-<lesson>.txt``, to hand back, after deleting the feedback files an
+    earlier run left there (so that the folder holds this run's only).
     """
+    if feedback_dir is not None:
+        _remove_old_feedback(feedback_dir)
     graded, taken = [], set()
     for submission in find_submissions(folder):
         grader = Path(autograder_dir) / f"{submission.lesson}.zip"
@@ -320,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         written = make_student_editions(notebooks, args.out, args.autograder)
         for path in written:
             print(f"wrote {path}")
-        print(f"{len(written)} student notebooks in {args.out}/, graders in {args.autograder}/")
+        count = f"{len(written)} student notebook{'s' * (len(written) != 1)}"
+        print(f"{count} in {args.out}/, graders in {args.autograder}/")
     else:
         rows = grade_submissions(args.submissions, args.autograder, args.out, args.feedback)
-        print(f"graded {len(rows)} submissions; scores in {args.out}, feedback in {args.feedback}/")
+        count = f"{len(rows)} submission{'s' * (len(rows) != 1)}"
+        print(f"graded {count}; scores in {args.out}, feedback in {args.feedback}/")
     return 0
 
 

@@ -161,7 +161,13 @@ def _student_edition_of(lesson: str) -> dict:
 
 
 def test_submissions_are_named_by_student_and_unreadable_files_are_skipped(tmp_path, capsys):
-    for name in ("alice/03-kmeans.ipynb", "bob-03-kmeans (1).ipynb", "carol_04-two-coins.ipynb"):
+    names = (
+        "alice/03-kmeans.ipynb",
+        "bob-03-kmeans (1).ipynb",
+        "carol_04-two-coins.ipynb",
+        "dave/03-kmeans-Copy1.ipynb",
+    )
+    for name in names:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         lesson = "04-two-coins" if "04" in name else "03-kmeans"
@@ -173,6 +179,7 @@ def test_submissions_are_named_by_student_and_unreadable_files_are_skipped(tmp_p
         ("alice", "03-kmeans"),
         ("bob", "03-kmeans"),
         ("carol", "04-two-coins"),
+        ("dave", "03-kmeans"),
     ]
     printed = capsys.readouterr().out
     assert "skipping" in printed and "truncated.ipynb: not a readable notebook" in printed
@@ -223,7 +230,7 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
                 raise AssertionError(
             AssertionError: your centroids have shape (2, 3); expected (3, 2).
     q2 - 2 result:
-            AssertionError: your centroids have shape (2, 3); expected (3, 2).
+            AssertionError: your centroids have shape (4, 3); expected (3, 4).
 """
     tests = [
         {"name": "Public Tests", "output": "...", "status": "failed"},
@@ -245,9 +252,10 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
         "",
         "q1: 2 / 2",
         "q2: 0 / 2",
-        "    your centroids have shape (2, 3); expected (3, 2).",  # once, though it failed twice
+        "    your centroids have shape (2, 3); expected (3, 2).",  # once: the same check twice
         "q3: 0 / 1",
-        "    NameError: name 'J' is not defined",
+        "    J is not defined when the tests run: the cell that defines it (or one above it)"
+        " stopped with an error, or it was renamed; run the notebook from the top to see where",
         "q4: 0.5 / 1",
         "    a test failed; run this exercise's grader.check cell to see it",
     ]
@@ -259,3 +267,14 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
         "section_2_bob-03-kmeans.txt",
         "section_2_bob-03-kmeans-2.txt",
     ]
+
+
+def test_a_new_grading_run_replaces_the_old_feedback_files_only(tmp_path):
+    alice = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
+    old = tmp_path / "alice-03-kmeans.txt"
+    old.write_text(instructor.feedback_text(alice, [{"name": "q1", "score": 1, "max_score": 2}]))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes, not feedback\n")
+    instructor._remove_old_feedback(tmp_path)
+    assert not old.exists() and notes.exists()
+    instructor._remove_old_feedback(tmp_path / "not-there")  # nothing to remove: no error
