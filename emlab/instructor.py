@@ -152,8 +152,9 @@ def find_submissions(folder: Path) -> list[Submission]:
     """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell.
 
     The student is the file's path below ``folder`` without the lesson's name (and
-    without a browser's " (1)" or JupyterLab's "-Copy1" suffix): ``alice/03-kmeans.ipynb``,
-    ``alice-03-kmeans (1).ipynb`` and ``alice/03-kmeans-Copy1.ipynb`` are all Alice's. Files that are not readable
+    without a browser's " (1)" or JupyterLab's "-Copy1" suffix):
+    ``alice/03-kmeans.ipynb``, ``alice-03-kmeans (1).ipynb`` and
+    ``alice/03-kmeans-Copy1.ipynb`` are all Alice's. Files that are not readable
     notebooks, or not student editions, are skipped with a message that names them.
     """
     folder = Path(folder)
