@@ -70,7 +70,8 @@ student: $(STAMP)  ## write the student editions to student/ and the graders to 
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder $(NB)
 	@if [ -z "$(NB)" ]; then touch student/.built; fi
 
-# the student book rebuilds the student editions only when a lesson or emlab changed since
+# the student book rebuilds the student editions only when a lesson or emlab/ changed since the
+# last full `make student`
 student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py) | $(STAMP)
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder
 	@touch $@
