@@ -19,6 +19,7 @@ and each step lowers (never raises) the *inertia*
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import (
@@ -368,7 +369,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Number of clusters :math:`K`.
     init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
         How to start: :func:`init_kmeans_plusplus`, :func:`init_random`, or these
-        centroids (then a single run is made, since every run would be the same).
+        centroids (then a single run is made, since every run would be the same, with a
+        ``RuntimeWarning`` unless ``n_init=1``, as in scikit-learn).
     n_init : int, default=10
         Number of starts.
     max_iter : int, default=300
@@ -459,6 +461,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             raise ValueError(
                 f"init must have shape (n_clusters, n_features) = ({n_clusters}, {n_features}), "
                 f"got {init.shape}."
+            )
+        if self.n_init != 1:  # as scikit-learn's KMeans does
+            warnings.warn(
+                f"init is an array of centroids, so every start would be the same: one run is "
+                f"made, not n_init={self.n_init}. Pass n_init=1 to say so.",
+                RuntimeWarning,
+                stacklevel=3,
             )
         return init
 

@@ -1,5 +1,7 @@
 """Tests of emlab.kmeans: k-means as hard EM, checked against scikit-learn."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn.cluster
@@ -301,3 +303,14 @@ def test_restarts_that_find_the_same_clusters_keep_the_first():
     assert len({tuple(np.argsort(run.params["centroids"][:, 0])) for run in runs}) > 1
     np.testing.assert_array_equal(model.cluster_centers_, runs[0].params["centroids"])
     assert model.n_iter_ == runs[0].n_iter
+
+
+def test_an_array_init_runs_once_and_says_so_unless_n_init_is_1():
+    X = blobs(100, centers=3, seed=2)
+    start = X[:3].copy()
+    with pytest.warns(RuntimeWarning, match=r"one run is made, not n_init=10. Pass n_init=1"):
+        model = KMeans(3, init=start, random_state=0).fit(X)
+    assert model.n_iter_ == fast.fit_kmeans_fast(X, start).n_iter
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(3, init=start, n_init=1).fit(X)
