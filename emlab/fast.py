@@ -1115,17 +1115,20 @@ def fit_kmeans_fast(X, centroids, max_iter=300, tol=1e-4, chunk_size=None) -> EM
 
     workspaces = _workspaces()
 
+    @functools.cache
+    def points():  # the centred points, made only if the readable steps are needed
+        return X - center
+
     def e_step(centred):
         sum_of_best, sums, exact = _kmeans_pass(blocks, centred, workspaces)
         if exact and np.all(sums[:, D] > 0):
             return sum_of_squares + sum_of_best, sums, None
-        points = X - center  # a tie or an empty cluster: the readable steps
-        labels = assign(points, centred)
-        return float(((points - centred[labels]) ** 2).sum()), None, labels
+        labels = assign(points(), centred)  # a tie or an empty cluster: the readable steps
+        return float(((points() - centred[labels]) ** 2).sum()), None, labels
 
     def m_step(centred, sums, labels):
         if labels is not None:
-            return update(X - center, labels, centred)
+            return update(points(), labels, centred)
         return sums[:, :D] / sums[:, D, None]
 
     with _one_blas_thread(len(blocks)):  # the chunks run in parallel

@@ -178,6 +178,11 @@ def find_submissions(folder: Path) -> list[Submission]:
     return found
 
 
+def _questions(tests: list[dict]) -> list[dict]:
+    """The auto-graded exercises among otter's test results (not its summary of public tests)."""
+    return [test for test in tests if test.get("max_score") is not None]
+
+
 def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict], list[str]]:
     """Rows and columns of ``scores.csv`` from each submission's otter test results.
 
@@ -192,9 +197,7 @@ def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict]
     for submission, tests in graded:
         row = {"student": submission.student, "lesson": submission.lesson}
         total = possible = 0.0
-        for test in tests:
-            if test.get("max_score") is None:  # otter's summary of public tests, not a question
-                continue
+        for test in _questions(tests):
             name = f"{submission.lesson}:{test['name']}" if mixed else test["name"]
             row[name] = float(test["score"])
             total += test["score"]
@@ -249,16 +252,15 @@ def feedback_text(submission: Submission, tests: list[dict]) -> str:
     ``grader.check`` showed in the notebook, e.g. "your function returned nothing:
     replace the ... with your code"), or the error that stopped it.
     """
-    total = sum(t["score"] for t in tests if t.get("max_score") is not None)
-    possible = sum(t["max_score"] for t in tests if t.get("max_score") is not None)
+    questions = _questions(tests)
+    total = sum(test["score"] for test in questions)
+    possible = sum(test["max_score"] for test in questions)
     lines = [
         f"{submission.student}, {submission.lesson}: {total:g} of {possible:g} auto-graded points",
         "(exercises marked 'not auto-graded' are read by hand)",
         "",
     ]
-    for test in tests:
-        if test.get("max_score") is None:  # otter's summary of the public tests
-            continue
+    for test in questions:
         lines.append(f"{test['name']}: {test['score']:g} / {test['max_score']:g}")
         if test["score"] < test["max_score"]:
             reasons = _messages(test.get("output") or "") or [
@@ -305,6 +307,7 @@ def grade_submissions(
     """
     if feedback_dir is not None:
         _remove_old_feedback(feedback_dir)
+        Path(feedback_dir).mkdir(parents=True, exist_ok=True)
     graded, taken = [], set()
     for submission in find_submissions(folder):
         grader = Path(autograder_dir) / f"{submission.lesson}.zip"
@@ -317,7 +320,6 @@ def grade_submissions(
             results = json.loads((Path(tmp) / "results.json").read_text())
         graded.append((submission, results["tests"]))
         if feedback_dir is not None:
-            Path(feedback_dir).mkdir(parents=True, exist_ok=True)
             text = feedback_text(submission, results["tests"])
             path = Path(feedback_dir) / _feedback_name(submission, taken)
             path.write_text(text, encoding="utf-8")
