@@ -104,9 +104,9 @@ def _coefficients_seen(monkeypatch):
     seen = []
     original = fast._expansion_pass
 
-    def recorded(features, starts, coefficients, workspaces):
+    def recorded(features, starts, coefficients, workspaces, *args):
         seen.append(coefficients)
-        return original(features, starts, coefficients, workspaces)
+        return original(features, starts, coefficients, workspaces, *args)
 
     monkeypatch.setattr(fast, "_expansion_pass", recorded)
     return seen
@@ -437,6 +437,45 @@ def test_one_dimensional_data_give_the_same_e_step_in_both_forms(monkeypatch, K)
     np.testing.assert_allclose(G_reference, G_shifted, rtol=1e-10, atol=1e-9)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunks_taken_backwards_give_the_same_results_in_chunk_order(threads):
+    taken = []
+
+    def chunk(start, workspace):
+        taken.append(start)
+        return start * start
+
+    starts = list(range(0, 70, 10))
+    forwards = fast._map_chunks(chunk, starts, fast._workspaces(), threads)
+    forwards_order, taken[:] = list(taken), []
+    backwards = fast._map_chunks(chunk, starts, fast._workspaces(), threads, backwards=True)
+    assert forwards == backwards == [start * start for start in starts]
+    if threads == 1 or fast.N_THREADS == 1:
+        assert forwards_order == starts and taken == starts[::-1]
+    else:  # each thread takes its share the other way round
+        assert sorted(taken) == starts
+        assert [s for s in taken if s % 20 == 0] == [60, 40, 20, 0]
+
+
+def test_a_fit_takes_the_chunks_backwards_every_other_pass(monkeypatch):
+    directions = []
+    original = fast._expansion_pass
+
+    def recorded(features, starts, coefficients, workspaces, backwards=False):
+        directions.append(backwards)
+        return original(features, starts, coefficients, workspaces, backwards)
+
+    monkeypatch.setattr(fast, "_expansion_pass", recorded)
+    X = _data(3000, 1, 3, seed=26)
+    start = init_params(X, 3, "kmeans", 0, "spherical")
+    quick = fast.fit_gmm_fast(X, *start, "spherical", tol=0, max_iter=5, chunk_size=500)
+    assert directions == [True, False] * 3
+    slow = fit_gmm(X, *start, "spherical", tol=0, max_iter=5)
+    np.testing.assert_allclose(
+        quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
+    )
+
+
 def _coefficients_for(X, weights, means, covariances, covariance_type):
     center = X.mean(axis=0)
     radius = float(np.sqrt(((X - center) ** 2).sum(axis=1).max()))
@@ -474,18 +513,33 @@ def test_one_dimensional_m_step_from_floats_equals_numpys():
         np.testing.assert_allclose(got, expected, rtol=1e-15)
 
 
-def test_a_reference_with_too_little_weight_for_its_sums_by_subtraction_is_not_taken():
-    # two narrow components and a very wide one: the wide one has the highest floor, but
-    # with a weight of 1e-9 its sums, taken as all the points' minus the others', would be
-    # off by about eps * n / N_r = 2e-7 relative; with a weight of 0.1 they are fine
+def test_sums_by_subtraction_are_taken_only_for_a_component_with_enough_weight():
+    # two narrow components and a very wide one, which has the highest floor (the
+    # reference); a component's sums taken as all the points' minus the others' are off
+    # by about eps * n / N_k relative, so they must belong to one with enough weight
     rng = np.random.default_rng(23)
     X = np.concatenate([rng.normal(-5, 1, 500), rng.normal(5, 1, 500)])[:, None]
     means, variances = np.array([[-5.0], [5.0], [0.0]]), np.array([1.0, 1.0, 1e6])
+    # K = 3: the densities are scaled, the reference's responsibilities come from the pass
+    # and a narrow component's sums by subtraction, whatever the reference's weight
+    for weights, taken in (
+        ([0.5, 0.5 - 1e-9, 1e-9], True),
+        ([0.3, 0.6, 0.1], True),
+        ([1e-9, 1e-9, 1 - 2e-9], False),  # no other component has the weight
+    ):
+        coefficients = _coefficients_for(X, np.array(weights), means, variances, "spherical")
+        assert coefficients.reference is taken and coefficients.accurate
+        if taken:  # the pass's rows: the narrow components, the heavier one last
+            assert coefficients.order == ([0, 2, 1] if weights[1] > weights[0] else [2, 0, 1])
+    # K = 5 (more components than features: the features are scaled): the reference's
+    # sums come by subtraction, so a reference with a weight of 1e-9 is not taken
+    means = np.array([[-5.0], [-4.0], [4.0], [5.0], [0.0]])
+    variances = np.array([1.0, 1.0, 1.0, 1.0, 1e6])
     for wide, taken in ((1e-9, False), (0.1, True)):
-        weights = np.array([0.5, 0.5 - wide, wide])
+        weights = np.array([0.25, 0.25, 0.25, 0.25 - wide, wide])
         coefficients = _coefficients_for(X, weights, means, variances, "spherical")
         assert coefficients.reference is taken and coefficients.accurate
-        assert coefficients.order is None or coefficients.order[-1] == 2
+        assert coefficients.order is None or coefficients.order[-1] == 4
 
 
 def test_a_pass_whose_reference_count_comes_out_too_small_is_redone_without_it(monkeypatch):
