@@ -453,7 +453,7 @@ class _Expansion(NamedTuple):
     order: list | None  # with a reference: the pass's stats row order[k] holds component k
     log_offset: float  # log-likelihood = log_offset + sum of the logs of the points' totals
     highest: float  # no point's total exceeds this
-    floor: bool  # whether some exponent may fall below _EXP_FLOOR (else no np.maximum)
+    floor: float | None  # exponents are raised to at least this (None: none can be lower)
     accurate: bool  # whether the rounding-error bound allows the expansion this iteration
     trace_precision: np.ndarray  # (K,): tr(Lambda_k), for the collapse screen
 
@@ -598,7 +598,12 @@ def _coefficients(
     :math:`s = \max_k p_k` so that no exponent exceeds 0 (error bound
     :math:`P\epsilon\max_k T_k`; ``accurate`` is whether it is within the limit).
 
-    ``floor`` says whether an exponent may fall below ``_EXP_FLOOR``. Raises
+    ``floor`` is what the exponents are raised to before ``exp``, when one may fall below
+    it: ``_EXP_FLOOR``, or with a reference whose pass scales the densities by
+    :math:`1 / t_i \ge 1 / \text{highest}`, ``_EXP_FLOOR`` + log(highest), so that
+    the scaled densities stay normal numbers too (the floor then moves a total by at most
+    :math:`K e^{-700}\,\text{highest} \le K e^{-100}` relative, a responsibility by as
+    much absolute: nothing a double can hold next to 1). Raises
     :func:`emlab.gmm.cholesky_factors`' clear ``ValueError`` if a covariance is not
     positive definite.
     """
@@ -650,6 +655,10 @@ def _coefficients(
             for k in rows
         ]
         sums = feature_sums.tolist()
+        highest = 1.0 + (K - 1) * math.exp(shift - low_list[r])
+        # the pass multiplies the exps by 1 / total >= 1 / highest (unless it scales the
+        # features): raised to e^-700 * highest, the products stay normal numbers
+        exp_floor = _EXP_FLOOR if scale_features else _EXP_FLOOR + math.log(highest)
         return _Expansion(
             np.array(exponents),
             reference=True,
@@ -657,9 +666,9 @@ def _coefficients(
             least_count=least_count,
             order=order,
             log_offset=sum(v * s for v, s in zip(reference_row, sums, strict=True)) + shift * n,
-            highest=1.0 + (K - 1) * math.exp(shift - low_list[r]),
+            highest=highest,
             # (r has the highest floor, so the lowest floor of the others is the lowest)
-            floor=lowest - peak_list[r] < _EXP_FLOOR,
+            floor=exp_floor if lowest - peak_list[r] < exp_floor else None,
             accurate=True,
             trace_precision=trace_precision,
         )
@@ -673,7 +682,7 @@ def _coefficients(
         order=None,
         log_offset=shift * n,
         highest=float(K),
-        floor=lowest - shift < _EXP_FLOOR,
+        floor=_EXP_FLOOR if lowest - shift < _EXP_FLOOR else None,
         accurate=largest <= limit,
         trace_precision=trace_precision,
     )
@@ -789,8 +798,8 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
         F = features(start, workspace)
         c = F.shape[1]
         exponents = np.matmul(theta, F, out=workspace.array("exponents", (n_rows, c)))
-        if floor:  # raised to the floor
-            np.maximum(exponents, _EXP_FLOOR, out=exponents)
+        if floor is not None:  # raised to the floor
+            np.maximum(exponents, floor, out=exponents)
         np.exp(exponents, out=exponents)
         if reference and not scale_features:
             # the last row's component gets its sums by subtraction, so its exps are

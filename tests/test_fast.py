@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
+from scipy.stats import norm
 
 from emlab import fast
 from emlab.gmm import COVARIANCE_TYPES, fit_gmm, init_params
@@ -335,11 +337,44 @@ def test_exponents_below_the_floor_give_the_readable_answer(monkeypatch):
     seen = _coefficients_seen(monkeypatch)
     quick = fast.fit_gmm_fast(X, *start, "full", tol=0, max_iter=4)
     slow = fit_gmm(X, *start, "full", tol=0, max_iter=4)
-    assert seen and all(coefficients.floor for coefficients in seen)
+    assert seen and all(coefficients.floor is not None for coefficients in seen)
     np.testing.assert_allclose(
         quick.history.log_likelihood, slow.history.log_likelihood, rtol=1e-12
     )
     np.testing.assert_allclose(quick.params["means"], slow.params["means"], rtol=1e-12, atol=1e-12)
+
+
+def test_the_floor_keeps_the_scaled_densities_normal_numbers(monkeypatch):
+    # two narrow components and a wide reference (K = 3 in 1-D: the pass scales the
+    # densities by 1 / total >= 1 / highest): a point's exponent under the far narrow
+    # component is -5000, so the floor must leave e^floor / highest a normal number
+    # (subnormal products made a pass twice as slow) and change nothing measurable
+    rng = np.random.default_rng(27)
+    X = np.concatenate([rng.normal(-5, 0.1, 500), rng.normal(5, 0.1, 500)])[:, None]
+    params = (
+        np.array([0.45, 0.45, 0.1]),
+        np.array([[-5.0], [5.0], [0.0]]),
+        np.array([0.01, 0.01, 1e6]),
+    )
+    coefficients = _coefficients_for(X, *params, "spherical")
+    assert coefficients.reference and coefficients.floor is not None
+    F = fast._features(X - X.mean(axis=0), "spherical")
+    exponents = coefficients.theta @ F
+    assert exponents.min() < coefficients.floor
+    lowest = np.exp(np.maximum(exponents, coefficients.floor)).min() / coefficients.highest
+    assert lowest >= np.finfo(float).tiny
+    (ll_reference, G_reference), (ll_shifted, G_shifted) = _both_forms(
+        monkeypatch, X, params, "spherical"
+    )
+    # both within the expansion's rounding bound, n P eps max_k T_k (7e-9 here), of the
+    # log-likelihood summed from scipy's log-densities
+    weights, means, variances = params
+    log_densities = np.log(weights) + norm.logpdf(X, means[:, 0], np.sqrt(variances))
+    exact = logsumexp(log_densities, axis=1).sum()
+    reach = np.abs(X - X.mean()).max() + np.abs(means[:, 0] - X.mean())
+    bound = len(X) * 3 * np.finfo(float).eps * (reach**2 / variances).max()
+    assert abs(ll_reference - exact) <= bound and abs(ll_shifted - exact) <= bound
+    np.testing.assert_allclose(G_reference, G_shifted, rtol=1e-9, atol=1e-9)
 
 
 def test_ordinary_data_need_no_floor():
@@ -351,7 +386,7 @@ def test_ordinary_data_need_no_floor():
     coefficients = fast._coefficients(
         weights, means, covariances, center, "full", radius, 1e9, feature_sums
     )
-    assert not coefficients.floor and coefficients.accurate
+    assert coefficients.floor is None and coefficients.accurate
 
 
 def test_a_workspace_hands_out_the_same_memory_again():
