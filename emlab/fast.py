@@ -455,6 +455,7 @@ class _Expansion(NamedTuple):
     log_offset: float  # log-likelihood = log_offset + sum of the logs of the points' totals
     highest: float  # no point's total exceeds this
     floor: float | None  # exponents are raised to at least this (None: none can be lower)
+    scale_features: bool  # 1 / total scales the features, not the densities (fewer rows)
     accurate: bool  # whether the rounding-error bound allows the expansion this iteration
     trace_precision: np.ndarray  # (K,): tr(Lambda_k), for the collapse screen
 
@@ -626,7 +627,10 @@ def _coefficients(
     for row, peak in zip(theta, peak_list, strict=True):
         row[-1] += peak - shift  # theta . phi = ell_k - s <= 0
     r = low_list.index(max(low_list))
-    scale_features = len(theta[0]) < K - 1  # (see _expansion_pass)
+    # 1 / total scales the features (a reciprocal and P - 1 products) or the densities (with
+    # a reference: a reciprocal and M - 1 products; without one: M divisions), whichever is less
+    P = len(theta[0])
+    scale_features = P < K - 1
     if scale_features or K == 1:
         subtracted = r
     else:  # the other component whose sums by subtraction have the most room
@@ -670,6 +674,7 @@ def _coefficients(
             highest=highest,
             # (r has the highest floor, so the lowest floor of the others is the lowest)
             floor=exp_floor if lowest - peak_list[r] < exp_floor else None,
+            scale_features=scale_features,
             accurate=True,
             trace_precision=trace_precision,
         )
@@ -684,6 +689,7 @@ def _coefficients(
         log_offset=shift * n,
         highest=float(K),
         floor=_EXP_FLOOR if lowest - shift < _EXP_FLOOR else None,
+        scale_features=P - 1 < K,
         accurate=largest <= limit,
         trace_precision=trace_precision,
     )
@@ -790,9 +796,7 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
     """
     theta, floor, reference = coefficients.theta, coefficients.floor, coefficients.reference
     n_rows, n_expansion = theta.shape
-    # scale the features by 1 / sum (a reciprocal and P - 1 products) or the densities
-    # (with a reference: a reciprocal and M - 1 products; without: M divisions)
-    scale_features = n_expansion < n_rows if reference else n_expansion - 1 < n_rows
+    scale_features = coefficients.scale_features  # (_coefficients chose the rows to match)
     highest = coefficients.highest
 
     def one_chunk(start, workspace):
