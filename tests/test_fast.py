@@ -62,6 +62,10 @@ def test_a_big_first_move_uses_the_exact_second_pass(monkeypatch):
 def test_chunk_size_keeps_the_working_set_small():
     assert fast.gmm_chunk_size(1_000_000, 5, 2) == fast.CHUNK_VALUES // 10
     assert fast.gmm_chunk_size(100, 5, 2) == 100
+    for n, K, D in [(100_000, 3, 2), (1_000_000, 8, 16), (100_000, 5, 7)]:
+        chunk = fast.kmeans_chunk_size(n, K, D)
+        assert chunk % 8 == 0 and chunk * (K + D + 1) <= fast.CHUNK_VALUES // 2 + 8 * (K + D + 1)
+    assert fast.kmeans_chunk_size(300, 3, 2) == 300
 
 
 @pytest.mark.parametrize(
@@ -398,6 +402,28 @@ def test_a_workspace_hands_out_the_same_memory_again():
     assert smaller.flags.c_contiguous and smaller.shape == (2, 50)
     bigger = workspace.array("joint", (4, 100))
     assert bigger.shape == (4, 100) and bigger.base is not first.base
+
+
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+def test_scratch_arrays_and_features_begin_on_a_cache_line():
+    # numpy's own arrays begin 16 bytes past a 64-byte boundary as often as not, so among
+    # these sizes a plain np.empty would be caught
+    for size in range(1, 200):
+        for dtype in (float, bool):
+            array = fast._aligned_empty((2, size), dtype)
+            assert _address(array) % fast._ALIGN == 0
+            assert array.shape == (2, size) and array.dtype == dtype
+            assert array.flags.c_contiguous and array.flags.writeable
+    workspace = fast.Workspace()
+    for size in (3, 100, 16_704):
+        assert _address(workspace.array("rows", (2, size))) % fast._ALIGN == 0
+        assert _address(workspace.array("flags", (size,), bool)) % fast._ALIGN == 0
+    Y = np.random.default_rng(0).normal(size=(37, 3))
+    for covariance_type in COVARIANCE_TYPES:
+        assert _address(fast._features(Y, covariance_type)) % fast._ALIGN == 0
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
