@@ -135,10 +135,11 @@ FEW_FEATURES = 3
 #: Keep the features of the whole data set between iterations when they take at most this.
 FEATURE_CACHE_BYTES = 32 * 2**20
 #: Scratch arrays and cached features start on a multiple of this many bytes: a cache line,
-#: and one AVX-512 vector. numpy's arrays start wherever ``malloc`` puts them, 16 bytes
-#: past a boundary as often as not, and then every vector the SIMD loops load straddles two
-#: cache lines: a 1-D E-step on a 16,704-point chunk took 73-78 us on such arrays against
-#: 64-67 us on aligned ones (measured, interleaved).
+#: and one AVX-512 vector. numpy's arrays start wherever ``malloc`` puts them, at any
+#: multiple of 16 bytes (which one depends on the allocator's state), and off a boundary
+#: every vector the SIMD loops load straddles two cache lines: a 1-D E-step on a
+#: 16,704-point chunk took 73-78 us on such arrays against 64-67 us on aligned ones
+#: (measured, interleaved).
 _ALIGN = 64
 
 
