@@ -4,7 +4,8 @@ Every check
 
 * builds *fresh* data on each call (an unseeded generator), so that passing means
   the code is right, not that a number was copied;
-* compares with emlab's own implementation of the same step;
+* compares with emlab's own implementation of the same step, and turns away a
+  function that simply calls that implementation (see :func:`_call`);
 * on a mismatch raises :class:`AssertionError` with a diagnosis a student can act
   on (wrong shape, rows that do not sum to one, off by a factor of n, the
   unstable version that underflows), and returns ``None`` when all is well.
@@ -151,9 +152,63 @@ def compare(
     )
 
 
-def _call(function: Callable, name: str, *args):
+def _answers_called(function: Callable, answers) -> list[str]:
+    """The names of those of ``answers`` that ``function``'s own code calls.
+
+    The calls in ``function``'s source (``kmeans.assign(...)``, ``assign(...)``,
+    ``emlab.kmeans.assign(...)``) are looked up in its module's globals, so whatever a
+    name was imported as, only the very functions in ``answers`` count. Without a
+    source to read (a built-in, a function made by ``exec``) nothing counts.
+    """
+    import ast
+    import builtins
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    namespace = getattr(function, "__globals__", {})
+    local = {  # names the function binds itself (arguments, assignments) are not the globals
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
+    } | {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    called = []
+    for node in ast.walk(tree):
+        target, path = getattr(node, "func", None) if isinstance(node, ast.Call) else None, []
+        while isinstance(target, ast.Attribute):
+            path.append(target.attr)
+            target = target.value
+        if not isinstance(target, ast.Name) or target.id in local:
+            continue
+        found = namespace.get(target.id, getattr(builtins, target.id, None))
+        for attribute in reversed(path):
+            found = getattr(found, attribute, None)
+        for answer in answers:
+            name = f"{answer.__module__}.{answer.__qualname__}"
+            if found is answer and name not in called:
+                called.append(name)
+    return called
+
+
+def _call(function: Callable, name: str, *args, answers=()):
+    """``function(*args)``, with what went wrong as an ``AssertionError`` a student can act on.
+
+    ``answers`` are emlab's own solutions to the exercise: a function that calls one of
+    them is turned away before it runs (the check compares with them, so it would pass
+    without the student having written the step).
+    """
     if not_answered(function) or not callable(function):
         raise AssertionError(f"{name} is not defined yet: write the function first.")
+    called = _answers_called(function, answers)
+    if called:
+        raise AssertionError(
+            f"{name} calls {' and '.join(called)}, emlab's own solution to this exercise. "
+            f"Write the step yourself with numpy: the check compares your code with that "
+            f"function."
+        )
     try:
         return function(*args)
     except NotImplementedError:
@@ -241,7 +296,15 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
     expected, _ = e_step(heads, n_tosses, [theta_a, theta_b])
     try:
         with np.errstate(all="ignore"):
-            got = _call(function, "your function", heads.copy(), n_tosses, theta_a, theta_b)
+            got = _call(
+                function,
+                "your function",
+                heads.copy(),
+                n_tosses,
+                theta_a,
+                theta_b,
+                answers=(e_step,),
+            )
     except AssertionError as feedback:
         if "OverflowError" not in str(feedback):
             raise
@@ -304,7 +367,14 @@ def m_step_thetas(function: Callable) -> None:
     guesses = np.clip(np.array([theta_a, theta_b]) + rng.normal(0.0, 0.1, size=2), 0.05, 0.95)
     resp, _ = e_step(heads, n_tosses, guesses)
     expected, _ = m_step(heads, n_tosses, resp, learn_weights=False)
-    got = _call(function, "your function", heads.copy(), n_tosses, resp.copy())
+    got = _call(
+        function,
+        "your function",
+        heads.copy(),
+        n_tosses,
+        resp.copy(),
+        answers=(m_step, expected_counts),
+    )
     if not_answered(got):
         compare(got, expected, name="thetas")
     try:
@@ -480,15 +550,24 @@ def gmm_e_step_1d(function: Callable) -> None:
     :func:`emlab.gmm.e_step_1d` on fresh data, then on points so far from every component
     that every density underflows to 0.
     """
-    from emlab.gmm import e_step_1d
+    from emlab.gmm import e_step, e_step_1d
 
+    answers = (e_step_1d, e_step)
     rng = _fresh_rng()
     x, weights, means, sds = _fresh_mixture_1d(rng)
     K = len(weights)
     expected, _ = e_step_1d(x, weights, means, sds)
     with np.errstate(all="ignore"):
         got = _only_resp(
-            _call(function, "your function", x.copy(), weights.copy(), means.copy(), sds.copy())
+            _call(
+                function,
+                "your function",
+                x.copy(),
+                weights.copy(),
+                means.copy(),
+                sds.copy(),
+                answers=answers,
+            )
         )
     if not_answered(got):
         compare(got, expected, name="resp")
@@ -545,7 +624,15 @@ def gmm_e_step_1d(function: Callable) -> None:
     expected_far, _ = e_step_1d(far, weights, means, sds)
     with np.errstate(all="ignore"):
         got_far = _only_resp(
-            _call(function, "your function", far.copy(), weights.copy(), means.copy(), sds.copy())
+            _call(
+                function,
+                "your function",
+                far.copy(),
+                weights.copy(),
+                means.copy(),
+                sds.copy(),
+                answers=answers,
+            )
         )
     try:
         compare(got_far, expected_far, name="resp", sums_to_one_axis=1)
@@ -564,7 +651,7 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
     :math:`\\mu_k = \\sum_i r_{ik} x_i / N_k`; compared with :func:`emlab.gmm.m_step_1d` on
     fresh data and responsibilities.
     """
-    from emlab.gmm import m_step_1d
+    from emlab.gmm import m_step, m_step_1d
 
     rng = _fresh_rng()
     n, K = int(rng.integers(40, 100)), int(rng.integers(2, 5))
@@ -575,7 +662,7 @@ def gmm_weights_and_means_1d(function: Callable) -> None:
     while np.ptp(np.bincount(resp.argmax(axis=1), minlength=K)) == 0:
         resp = rng.dirichlet(np.full(K, 0.7), size=n)
     expected_weights, expected_means, _ = m_step_1d(x, resp)
-    got = _call(function, "your function", x.copy(), resp.copy())
+    got = _call(function, "your function", x.copy(), resp.copy(), answers=(m_step_1d, m_step))
     if not_answered(got):
         compare(got, expected_weights, name="weights")
     if not isinstance(got, tuple | list) or len(got) != 2:
@@ -851,6 +938,8 @@ def gaussian_log_likelihood(function: Callable) -> None:
     - \\frac{1}{2\\sigma^2}\\sum_i (x_i - \\mu)^2`. A small sample comes first, then a
     large one whose product of densities underflows to 0.
     """
+    from emlab import mle
+
     rng = _fresh_rng()
     for n, sd_range in ((int(rng.integers(20, 60)), (0.5, 5.0)), (5000, (2.0, 20.0))):
         true_mu, true_sd = rng.uniform(-50.0, 200.0), rng.uniform(*sd_range)
@@ -858,7 +947,14 @@ def gaussian_log_likelihood(function: Callable) -> None:
         mu = float(true_mu + true_sd * rng.normal())
         sigma = float(true_sd * rng.uniform(0.7, 1.5))
         with np.errstate(all="ignore"):
-            got = _call(function, "your function", x.copy(), mu, sigma)
+            got = _call(
+                function,
+                "your function",
+                x.copy(),
+                mu,
+                sigma,
+                answers=(mle.gaussian_log_likelihood, mle.gaussian_likelihood),
+            )
         _diagnose_log_likelihood(
             got, x, mu, sigma, name=f"log_likelihood(x, mu, sigma) with n = {n}", reveal=True
         )
@@ -958,10 +1054,18 @@ def e_step_two_components(function: Callable) -> None:
     """
     from scipy.stats import norm
 
-    from emlab.gmm import e_step_1d
+    from emlab.gmm import e_step, e_step_1d
 
     x, weights, means, sds = _two_component_problem(_fresh_rng())
-    got = _call(function, "your function", x.copy(), weights.copy(), means.copy(), sds.copy())
+    got = _call(
+        function,
+        "your function",
+        x.copy(),
+        weights.copy(),
+        means.copy(),
+        sds.copy(),
+        answers=(e_step_1d, e_step),
+    )
     if isinstance(got, tuple):
         raise AssertionError(
             "your function returned a tuple: return only the responsibilities, "
@@ -1204,7 +1308,9 @@ def kmeans_assign(function: Callable) -> None:
 
     X, centroids, _ = _kmeans_problem(_fresh_rng())
     (n, _), k = X.shape, len(centroids)
-    got = _call(function, "your function", X.copy(), centroids.copy())
+    got = _call(
+        function, "your function", X.copy(), centroids.copy(), answers=(assign, squared_distances)
+    )
     values = _kmeans_as_numbers(got, "your function", "the labels")
     if values is None:
         raise AssertionError("the labels should be numbers: one cluster index per point.")
@@ -1271,7 +1377,7 @@ def kmeans_update(function: Callable) -> None:
 
     X, centroids, labels = _kmeans_problem(_fresh_rng())
     (n, d), k = X.shape, len(centroids)
-    got = _call(function, "your function", X.copy(), labels.copy(), k)
+    got = _call(function, "your function", X.copy(), labels.copy(), k, answers=(update,))
     values = _kmeans_as_numbers(got, "your function", "the centroids")
     axis_hint = (
         "average the points of each cluster over axis=0 (down the rows, one coordinate at a "
@@ -1422,7 +1528,7 @@ def gmm_full_covariances(function: Callable) -> None:
     Compares with :func:`emlab.gmm.m_step` on fresh data far from the origin, and accepts the
     answer with or without the ``reg_covar`` floor of ``1e-6`` on the diagonal.
     """
-    from emlab.gmm import m_step
+    from emlab.gmm import estimate_covariances, m_step
 
     rng = _fresh_rng()
     n, D, K = int(rng.integers(40, 90)), int(rng.integers(2, 4)), int(rng.integers(2, 5))
@@ -1431,7 +1537,13 @@ def gmm_full_covariances(function: Callable) -> None:
     X = rng.normal(size=(n, D)) @ rng.normal(size=(D, D)) + rng.uniform(-10.0, 10.0, size=D)
     resp = rng.dirichlet(np.full(K, 0.7), size=n)
     expected = m_step(X, resp, "full", reg_covar=0.0)[2]
-    got = _call(function, "full_covariances", X.copy(), resp.copy())
+    got = _call(
+        function,
+        "full_covariances",
+        X.copy(),
+        resp.copy(),
+        answers=(m_step, estimate_covariances),
+    )
     if not_answered(got):
         raise AssertionError("full_covariances returns ...: replace the ... with your code.")
     try:

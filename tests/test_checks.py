@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from emlab import checks
+import emlab
+from emlab import checks, coins, gmm, kmeans, mle
+from emlab.kmeans import assign as nearest_centroid
 
 
 def stable_resp(log_joint):
@@ -85,3 +87,80 @@ def test_mle_sigma_recognises_the_n_minus_1_mistake():
     with pytest.raises(AssertionError, match="not right: it is too high") as info:
         checks.mle_sigma(np.std(x) + 1, x)
     assert f"{np.std(x):.3}" not in str(info.value)  # a numeric answer is never revealed
+
+
+# --- an exercise answered by calling emlab's own solution is turned away ----------------------
+
+
+def coins_e_step(heads, n_tosses, theta_a, theta_b):
+    return coins.e_step(heads, n_tosses, [theta_a, theta_b])[0]
+
+
+def coins_m_step(heads, n_tosses, resp):
+    return coins.m_step(heads, n_tosses, resp, learn_weights=False)[0]
+
+
+def gmm_e_step_1d(x, weights, means, sds):
+    return gmm.e_step_1d(x, weights, means, sds)[0]
+
+
+def gmm_weights_and_means(x, resp):
+    weights, means, _ = gmm.m_step_1d(x, resp)
+    return weights, means
+
+
+def log_likelihood(x, mu, sigma):
+    return mle.gaussian_log_likelihood(x, mu, sigma)
+
+
+def kmeans_assign(X, centroids):  # through an alias
+    return nearest_centroid(X, centroids)
+
+
+def kmeans_update(X, labels, n_clusters):  # through the package's full path
+    return emlab.kmeans.update(X, labels, np.zeros((n_clusters, X.shape[1])))
+
+
+def full_covariances(X, resp):
+    return gmm.m_step(X, resp, "full", reg_covar=0.0)[2]
+
+
+CALLS_THE_ANSWER = [
+    (checks.e_step_responsibilities, coins_e_step, "emlab.coins.e_step"),
+    (checks.m_step_thetas, coins_m_step, "emlab.coins.m_step"),
+    (checks.gmm_e_step_1d, gmm_e_step_1d, "emlab.gmm.e_step_1d"),
+    (checks.e_step_two_components, gmm_e_step_1d, "emlab.gmm.e_step_1d"),
+    (checks.gmm_weights_and_means_1d, gmm_weights_and_means, "emlab.gmm.m_step_1d"),
+    (checks.gaussian_log_likelihood, log_likelihood, "emlab.mle.gaussian_log_likelihood"),
+    (checks.kmeans_assign, kmeans_assign, "emlab.kmeans.assign"),
+    (checks.kmeans_update, kmeans_update, "emlab.kmeans.update"),
+    (checks.gmm_full_covariances, full_covariances, "emlab.gmm.m_step"),
+]
+
+
+@pytest.mark.parametrize(("check", "answer", "name"), CALLS_THE_ANSWER)
+def test_an_answer_that_calls_emlabs_solution_is_turned_away(check, answer, name, monkeypatch):
+    with pytest.raises(AssertionError, match=rf"calls {name}, emlab's own solution"):
+        check(answer)
+    # and it is that rule alone that turns it away: the answer itself is right
+    monkeypatch.setattr(checks, "_answers_called", lambda function, answers: [])
+    check(answer)
+
+
+def test_only_calls_of_the_very_functions_count():
+    def own_nearest(X, centroids):
+        # not kmeans.assign(X, centroids): a comment or a string naming it is fine
+        note = "kmeans.assign"
+        assign = lambda X, C: ((X[:, None, :] - C[None]) ** 2).sum(axis=2).argmin(axis=1)  # noqa: E731
+        return assign(X, centroids) if note else None
+
+    assert checks._answers_called(own_nearest, (kmeans.assign,)) == []
+    checks.kmeans_assign(own_nearest)
+
+    def shadows_the_import(X, centroids):  # a local name that happens to match an import
+        nearest_centroid = own_nearest
+        return nearest_centroid(X, centroids)
+
+    assert checks._answers_called(shadows_the_import, (kmeans.assign,)) == []
+    assert checks._answers_called(kmeans_assign, (kmeans.assign,)) == ["emlab.kmeans.assign"]
+    assert checks._answers_called(print, (kmeans.assign,)) == []  # no source: nothing to say

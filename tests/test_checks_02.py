@@ -17,7 +17,6 @@ def e_step_two(x, weights, means, sds):
 def test_e_step_check_accepts_right_answers_every_time():
     for _ in range(30):  # fresh random data on every call
         checks.e_step_two_components(e_step_two)
-        checks.e_step_two_components(lambda x, w, m, s: gmm.e_step_1d(x, w, m, s)[0])
 
 
 def unnormalized(x, weights, means, sds):
@@ -49,8 +48,9 @@ def wrong_axis(x, weights, means, sds):
     return joint / joint.sum(axis=0, keepdims=True)
 
 
-def with_log_likelihood(x, weights, means, sds):
-    return gmm.e_step_1d(x, weights, means, sds)
+def with_log_likelihood(x, weights, means, sds):  # the pair emlab's e_step_1d returns
+    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
+    return joint / joint.sum(axis=1, keepdims=True), float(np.log(joint.sum(axis=1)).sum())
 
 
 def stub(x, weights, means, sds):
