@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 
-.PHONY: help setup lab test lint format execute clean
+.PHONY: help setup lab test lint format execute wheel clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e ".[$(EXTRAS)]"
 	@touch $@
 
-setup: $(STAMP)  ## create .venv and install emlab with the lab and test tools
+setup: $(STAMP)  ## create .venv and install emlab with the lab, test and book tools
 
 lab: $(STAMP)  ## set up, then open the course in JupyterLab
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
@@ -48,8 +48,11 @@ execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bott
 	$(BIN)/python tools/tidy_outputs.py $(or $(NB),$(NOTEBOOKS))
 	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS)) || true
 
+wheel: $(STAMP)  ## for instructors: dist/emlab-*.whl, the package alone, to hand to students
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+
 clean:  ## remove the virtual environment and build products
-	rm -rf $(VENV) _build build student autograder scores.csv feedback .pytest_cache .ruff_cache
+	rm -rf $(VENV) _build build dist student autograder scores.csv feedback .pytest_cache .ruff_cache
 
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
 # needs the internet). As root it is installed here; otherwise the command to run is printed.

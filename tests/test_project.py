@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,33 @@ def test_stored_lessons_have_tidy_outputs():
         before = json.dumps(notebook, sort_keys=True)
         after = json.dumps(tool.tidy(notebook, path.name), sort_keys=True)
         assert after == before, f"run: python tools/tidy_outputs.py {path.relative_to(ROOT)}"
+
+
+def test_the_wheel_for_students_holds_the_package_and_no_solutions(tmp_path):
+    # `make wheel` (README, Teaching with EM Lab): what instructors hand to students
+    source = tmp_path / "source"  # a copy, so that the build leaves nothing in the repository
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".*", "_build", "build", "dist", "student", "autograder", "artifacts", "feedback"
+        ),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("emlab-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "emlab/checks.py" in names and "emlab/data/old_faithful.csv" in names
+    assert not [name for name in names if name.endswith(".ipynb") or "notebooks/" in name]
