@@ -22,8 +22,8 @@ function                 lesson  what
 :func:`coin_trials`      4       the two-coin (binomial mixture) experiment
 :func:`do_batzoglou`     4       the five trials of Do & Batzoglou (2008)
 :func:`three_gaussians`  5       a 1-D mixture of three Gaussians
-:func:`old_faithful`     5       Old Faithful eruptions (Bishop, PRML ch. 9)
-:func:`house_prices`     5       prices and floor areas by hidden neighbourhood
+:func:`old_faithful`     6       Old Faithful eruptions (Bishop, PRML ch. 9)
+:func:`house_prices`     2, 6    prices and floor areas by hidden neighbourhood
 =======================  ======  ==============================================
 """
 
@@ -446,6 +446,9 @@ def three_gaussians(n_per_component: int = 1000, random_state=0) -> tuple[np.nda
     return _gaussian_mixture_1d(means, sds, counts, rng)
 
 
+# --------------------------------------------------------------------------- lesson 6 (and 2)
+
+
 class HousePrices(NamedTuple):
     """What :func:`house_prices` returns.
 
@@ -473,7 +476,7 @@ class HousePrices(NamedTuple):
 
 
 def house_prices(n: int = 400, random_state=0) -> HousePrices:
-    """House prices and floor areas from four hidden neighbourhoods (synthetic; lesson 5).
+    """House prices and floor areas from four hidden neighbourhoods (synthetic; lessons 2 and 6).
 
     Each neighbourhood :math:`k` (see :data:`HOUSE_PRICE_NEIGHBOURHOODS`) holds a
     fixed share :math:`\\pi_k` of the ``n`` houses, and a house's

@@ -262,7 +262,7 @@ def _on_build_finished(app: Sphinx, exception) -> None:
         if not edition.exists():
             raise FileNotFoundError(
                 f"the student book needs {edition}, the student edition of {lesson}: "
-                "run `make student` first (`EDITION=student make book` does)"
+                "run `make student` first (`EMLAB_BOOK_EDITION=student make book` does)"
             )
         copies = [outdir / "_sources" / (lesson + ".ipynb"), *outdir.glob(f"_downloads/*/{name}")]
         for copy in copies:
