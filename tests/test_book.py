@@ -511,6 +511,9 @@ def test_the_student_book_leaves_the_solutions_out(tmp_path):
     landing = (html / "book" / "intro.html").read_text(encoding="utf-8")
     assert "Teaching with EM Lab" not in landing and "Show solution" not in landing
     assert "git+https://" in landing and "EMLAB_REPOSITORY_URL" not in landing
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    assert f"emlab-{version}-py3-none-any.whl[lab]" in landing  # the file make wheel writes
+    assert "EMLAB_WHEEL" not in landing
     assert "mybinder.org" not in landing and "mybinder.org" not in page
     downloads = [html / "_sources" / "notebooks" / lesson.name]
     downloads += list(html.glob(f"_downloads/*/{lesson.name}"))

@@ -38,6 +38,7 @@ LESSONS_MARKER = "<!-- emlab:lessons -->"
 EDITION_BLOCK = re.compile(r"<!-- emlab:(instructor|student) -->\n(.*?)<!-- emlab:end -->\n", re.S)
 #: Replaced by the configured repository's address on the landing page.
 REPOSITORY_MARKER = "EMLAB_REPOSITORY_URL"
+WHEEL_MARKER = "EMLAB_WHEEL"
 OTTER_MARKER = re.compile(r"^\s*#\s*(BEGIN|END)\s+(SOLUTION|TESTS|QUESTION)\b", re.IGNORECASE)
 INLINE_SOLUTION_LINE = re.compile(r"^\s*#\s*(BEGIN|END)\s+SOLUTION\b.*$", re.IGNORECASE)
 SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION(\s+NO\s+PROMPT)?\s*$", re.IGNORECASE)
@@ -124,7 +125,7 @@ def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
         notebook = json.loads(source[0])
         source[0] = json.dumps(prepare_notebook(notebook, _edition(app)), ensure_ascii=False)
     elif docname == app.config.root_doc:
-        text = landing_page(source[0], _edition(app), _repository(app))
+        text = landing_page(source[0], _edition(app), _repository(app), _wheel(app))
         if LESSONS_MARKER in text:
             text = text.replace(LESSONS_MARKER, lesson_list(app, docname))
         source[0] = text
@@ -134,13 +135,39 @@ def _repository(app: Sphinx) -> str:
     return app.config.html_theme_options.get("repository_url", "").strip("/")
 
 
-def landing_page(text: str, edition: str, repository: str) -> str:
+def _wheel(app: Sphinx) -> str:
+    """The file name of ``make wheel``'s package, from the version in ``pyproject.toml``.
+
+    (Or, with no ``pyproject.toml`` beside the book, the installed ``emlab``'s version.)
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    project = Path(app.srcdir) / "pyproject.toml"
+    try:
+        number = tomllib.loads(project.read_text())["project"]["version"]
+    except FileNotFoundError:
+        try:
+            number = version("emlab")
+        except PackageNotFoundError:
+            number = "<version>"
+    return f"emlab-{number}-py3-none-any.whl"
+
+
+def landing_page(
+    text: str, edition: str, repository: str, wheel: str = "emlab-<version>-py3-none-any.whl"
+) -> str:
     """The landing page's Markdown for ``edition``: the other edition's blocks removed.
 
     Blocks between ``<!-- emlab:instructor -->`` (or ``student``) and ``<!-- emlab:end -->``
-    are kept only in that edition; ``EMLAB_REPOSITORY_URL`` becomes the repository's address.
+    are kept only in that edition; ``EMLAB_REPOSITORY_URL`` becomes the repository's address
+    and ``EMLAB_WHEEL`` the file name of the package that ``make wheel`` builds.
     """
     text = EDITION_BLOCK.sub(lambda m: m.group(2) if m.group(1) == edition else "", text)
+    text = text.replace(WHEEL_MARKER, wheel)
     return text.replace(REPOSITORY_MARKER, repository or "<the course's repository>")
 
 
