@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "book"
@@ -510,7 +511,9 @@ def test_the_student_book_leaves_the_solutions_out(tmp_path):
     # the landing page keeps the students' half: no teaching notes, no solutions, no Binder
     landing = (html / "book" / "intro.html").read_text(encoding="utf-8")
     assert "Teaching with EM Lab" not in landing and "Show solution" not in landing
-    assert "git+https://" in landing and "EMLAB_REPOSITORY_URL" not in landing
+    repository = yaml.safe_load((ROOT / "book.yml").read_text())["repository"]["url"]
+    assert repository not in landing and repository not in page  # the repository holds them too
+    assert "EMLAB_REPOSITORY_URL" not in landing
     version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
     assert f"emlab-{version}-py3-none-any.whl[lab]" in landing  # the file make wheel writes
     assert "EMLAB_WHEEL" not in landing

@@ -298,11 +298,12 @@ def _on_build_finished(app: Sphinx, exception) -> None:
 
 
 def _on_config_inited(app: Sphinx, config) -> None:
-    """Student edition: no Binder button in the header (it would open the solutions)."""
+    """Student edition: no Binder or repository button in the header (both lead to the solutions)."""
     if _edition(app) == "student":
         launch = config.html_theme_options.get("launch_buttons")
         if isinstance(launch, dict):
             config.html_theme_options["launch_buttons"] = {**launch, "binderhub_url": ""}
+        config.html_theme_options["use_repository_button"] = False
 
 
 def setup(app: Sphinx) -> dict:
