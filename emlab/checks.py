@@ -217,6 +217,21 @@ def _call(function: Callable, name: str, *args, answers=()):
         raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
 
 
+def _call_e_step_1d(function: Callable, x, weights, means, sds):
+    """A student's 1-D E-step ``function(x, weights, means, sds)`` on copies of the arguments."""
+    from emlab.gmm import e_step, e_step_1d
+
+    return _call(
+        function,
+        "your function",
+        x.copy(),
+        weights.copy(),
+        means.copy(),
+        sds.copy(),
+        answers=(e_step_1d, e_step),
+    )
+
+
 # --- 00: how exercises work -------------------------------------------------------------------
 
 
@@ -550,25 +565,14 @@ def gmm_e_step_1d(function: Callable) -> None:
     :func:`emlab.gmm.e_step_1d` on fresh data, then on points so far from every component
     that every density underflows to 0.
     """
-    from emlab.gmm import e_step, e_step_1d
+    from emlab.gmm import e_step_1d
 
-    answers = (e_step_1d, e_step)
     rng = _fresh_rng()
     x, weights, means, sds = _fresh_mixture_1d(rng)
     K = len(weights)
     expected, _ = e_step_1d(x, weights, means, sds)
     with np.errstate(all="ignore"):
-        got = _only_resp(
-            _call(
-                function,
-                "your function",
-                x.copy(),
-                weights.copy(),
-                means.copy(),
-                sds.copy(),
-                answers=answers,
-            )
-        )
+        got = _only_resp(_call_e_step_1d(function, x, weights, means, sds))
     if not_answered(got):
         compare(got, expected, name="resp")
     try:
@@ -623,17 +627,7 @@ def gmm_e_step_1d(function: Callable) -> None:
     far = np.concatenate([means.max() + spread[:3], means.min() - spread[3:]])
     expected_far, _ = e_step_1d(far, weights, means, sds)
     with np.errstate(all="ignore"):
-        got_far = _only_resp(
-            _call(
-                function,
-                "your function",
-                far.copy(),
-                weights.copy(),
-                means.copy(),
-                sds.copy(),
-                answers=answers,
-            )
-        )
+        got_far = _only_resp(_call_e_step_1d(function, far, weights, means, sds))
     try:
         compare(got_far, expected_far, name="resp", sums_to_one_axis=1)
     except AssertionError as feedback:
@@ -1054,18 +1048,10 @@ def e_step_two_components(function: Callable) -> None:
     """
     from scipy.stats import norm
 
-    from emlab.gmm import e_step, e_step_1d
+    from emlab.gmm import e_step_1d
 
     x, weights, means, sds = _two_component_problem(_fresh_rng())
-    got = _call(
-        function,
-        "your function",
-        x.copy(),
-        weights.copy(),
-        means.copy(),
-        sds.copy(),
-        answers=(e_step_1d, e_step),
-    )
+    got = _call_e_step_1d(function, x, weights, means, sds)
     if isinstance(got, tuple):
         raise AssertionError(
             "your function returned a tuple: return only the responsibilities, "
