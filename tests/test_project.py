@@ -249,5 +249,5 @@ def test_the_wheel_for_students_holds_the_package_and_no_solutions(tmp_path):
     )
     (wheel,) = (tmp_path / "dist").glob("emlab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "emlab/checks.py" in names and "emlab/data/old_faithful.csv" in names
+    assert "emlab/checks/__init__.py" in names and "emlab/data/old_faithful.csv" in names
     assert not [name for name in names if name.endswith(".ipynb") or "notebooks/" in name]

@@ -113,14 +113,14 @@ def test_m_step_check_spots_hard_means():
 
 def lesson_start():
     x, labels = datasets.three_gaussians()
-    rng = np.random.default_rng(checks.GMM_1D_START_SEED)
+    rng = np.random.default_rng(checks.mixtures_1d.GMM_1D_START_SEED)
     means, sds = rng.uniform(x.min(), x.max(), 3), rng.uniform(1, 10, 3)
     return x, labels, (np.full(3, 1 / 3), means, sds)
 
 
 def count_misassigned(resp, labels, translate=True):
     columns = resp.argmax(axis=1)
-    assigned = np.array(checks.GMM_1D_LEFT_TO_RIGHT)[columns] if translate else columns
+    assigned = np.array(checks.mixtures_1d.GMM_1D_LEFT_TO_RIGHT)[columns] if translate else columns
     return int(np.sum(assigned != labels))
 
 
@@ -165,7 +165,7 @@ def with_start_resp():
 def per_point():
     x, labels, start = lesson_start()
     resp = fit_gmm_1d(x, *start, tol=1e-8, max_iter=1000).resp
-    return np.array(checks.GMM_1D_LEFT_TO_RIGHT)[resp.argmax(axis=1)] != labels
+    return np.array(checks.mixtures_1d.GMM_1D_LEFT_TO_RIGHT)[resp.argmax(axis=1)] != labels
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_misassigned_check_spots_the_true_parameters():
     from emlab.gmm import e_step_1d
 
     x, labels, _ = lesson_start()
-    truth = np.array(datasets.THREE_GAUSSIANS)[list(checks.GMM_1D_LEFT_TO_RIGHT)].T
+    truth = np.array(datasets.THREE_GAUSSIANS)[list(checks.mixtures_1d.GMM_1D_LEFT_TO_RIGHT)].T
     value = count_misassigned(e_step_1d(x, np.full(3, 1 / 3), *truth)[0], labels)
     assert value != expected()
     with pytest.raises(AssertionError, match="true parameters"):

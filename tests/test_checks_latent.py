@@ -99,7 +99,7 @@ def men_at_180(weights, means, sds):
     return joint / joint.sum()
 
 
-PARAMS = checks.HEIGHTS_EXERCISE_PARAMS
+PARAMS = checks.latent.HEIGHTS_EXERCISE_PARAMS
 RIGHT = men_at_180(PARAMS["weights"], PARAMS["means"], PARAMS["sds"])
 
 

@@ -1,0 +1,66 @@
+"""Exercise checks: compare a student's answer with emlab's reference and say what is off.
+
+Every check
+
+* builds *fresh* data on each call (an unseeded generator), so that passing means
+  the code is right, not that a number was copied;
+* compares with emlab's own implementation of the same step, and turns away a
+  function that simply calls that implementation (see :func:`_call`);
+* on a mismatch raises :class:`AssertionError` with a diagnosis a student can act
+  on (wrong shape, rows that do not sum to one, off by a factor of n, the
+  unstable version that underflows), and returns ``None`` when all is well.
+
+They are called from otter-grader's test cells in the lesson notebooks, so they
+must print nothing: otter's doctest runner would read printed text as a wrong
+answer.
+
+One module per lesson holds that lesson's checks: ``exercises`` (how the exercises work),
+``likelihood`` (maximum likelihood), ``latent`` (latent variables and EM), ``kmeans``,
+``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D) and ``mixtures``
+(many dimensions); ``_core`` holds what they share. Every check is importable from here
+too (``emlab.checks.kmeans_assign``), which is how the lessons' test cells call them.
+"""
+
+from __future__ import annotations
+
+from emlab.checks._core import compare, not_answered
+from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
+from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
+from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
+from emlab.checks.latent import (
+    e_step_two_components,
+    global_warming_parameters,
+    responsibility_of_men_at_180,
+)
+from emlab.checks.likelihood import (
+    coin_a_theta,
+    gaussian_log_likelihood,
+    heights_log_likelihood_at_mle,
+)
+from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, house_prices_kmeans_ari
+from emlab.checks.mixtures_1d import gmm_1d_misassigned, gmm_e_step_1d, gmm_weights_and_means_1d
+
+__all__ = [
+    "coin_a_theta",
+    "compare",
+    "do_batzoglou_second_e_step",
+    "e_step_responsibilities",
+    "e_step_two_components",
+    "gaussian_log_likelihood",
+    "global_warming_parameters",
+    "gmm_1d_misassigned",
+    "gmm_e_step_1d",
+    "gmm_full_covariances",
+    "gmm_parameter_count",
+    "gmm_weights_and_means_1d",
+    "heights_log_likelihood_at_mle",
+    "house_prices_kmeans_ari",
+    "kmeans_assign",
+    "kmeans_blobs_inertia",
+    "kmeans_update",
+    "m_step_thetas",
+    "mle_sigma",
+    "not_answered",
+    "responsibilities_from_log_joint",
+    "responsibility_of_men_at_180",
+]

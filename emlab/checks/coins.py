@@ -1,0 +1,251 @@
+"""Checks for the exercises on the two coins (binomial mixture).
+
+See :mod:`emlab.checks` for what every check does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from emlab.checks._core import _call, _fresh_rng, _reference_resp, compare, not_answered
+
+
+def _two_coins(rng: np.random.Generator, n_tosses: int, *, close: bool = False):
+    """Fresh trials of two coins: ``heads`` and the heads probabilities ``theta_a, theta_b``.
+
+    ``close=True`` draws two nearly equal coins near 1/2, so that even with thousands of
+    tosses per trial every responsibility stays well inside (0, 1) while each trial's probability,
+    a product of ``n_tosses`` factors, underflows to 0.
+    """
+    from emlab.coins import simulate_trials
+
+    if close:
+        theta_a = rng.uniform(0.4, 0.6)
+        theta_b = theta_a + rng.choice([-1.0, 1.0]) * rng.uniform(0.003, 0.008)
+    else:
+        theta_a, theta_b = rng.uniform(0.1, 0.9, size=2)
+        while abs(theta_a - theta_b) < 0.2:
+            theta_a, theta_b = rng.uniform(0.1, 0.9, size=2)
+    n_trials = int(rng.integers(20, 60))
+    heads, _ = simulate_trials([theta_a, theta_b], n_trials, n_tosses, random_state=rng)
+    return heads, float(theta_a), float(theta_b)
+
+
+def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) -> None:
+    """Check ``function(heads, n_tosses, theta_A, theta_B) -> resp`` (lesson 04).
+
+    ``resp[i]`` is :math:`(r_{iA}, r_{iB})`, the posterior probability of each coin
+    for trial :math:`i` with both coins equally likely a priori:
+    :math:`r_{iA} \\propto \\theta_A^{h_i} (1 - \\theta_A)^{n - h_i}`. Compared with
+    :func:`emlab.coins.e_step` on fresh trials; ``many_tosses=True`` uses 1500 to 2000
+    tosses per trial, where a product of probabilities underflows to 0.
+    """
+    from emlab.coins import e_step
+
+    rng = _fresh_rng()
+    n_tosses = int(rng.integers(1500, 2001)) if many_tosses else int(rng.integers(5, 31))
+    heads, theta_a, theta_b = _two_coins(rng, n_tosses, close=many_tosses)
+    expected, _ = e_step(heads, n_tosses, [theta_a, theta_b])
+    try:
+        with np.errstate(all="ignore"):
+            got = _call(
+                function,
+                "your function",
+                heads.copy(),
+                n_tosses,
+                theta_a,
+                theta_b,
+                answers=(e_step,),
+            )
+    except AssertionError as feedback:
+        if "OverflowError" not in str(feedback):
+            raise
+        raise AssertionError(
+            f"{feedback}. With thousands of tosses per trial, a binomial coefficient or a "
+            f"product of probabilities is too large or too small for a float. The coefficient "
+            f"is the same for both coins and cancels; work with logarithms."
+        ) from None
+    if not_answered(got):
+        compare(got, expected, name="responsibilities")
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        compare(got, expected, name="responsibilities")
+    if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        return
+    if got.shape == expected.shape:
+        zero_rows = np.all(got == 0, axis=1)
+        if many_tosses and (np.any(np.isnan(got)) or np.any(zero_rows)):
+            raise AssertionError(
+                "The responsibilities contain NaN (or rows of zeros) for trials of thousands of tosses: "
+                "theta**h * (1 - theta)**(n - h) is then a product of thousands of numbers "
+                "below 1, which underflows to 0 for both coins, and 0 / 0 is NaN. Work with "
+                "log-likelihoods h log(theta) + (n - h) log(1 - theta) and subtract each row's "
+                "maximum before np.exp (the log-sum-exp trick of lesson 00)."
+            )
+        if np.allclose(got, expected[:, ::-1], atol=1e-6):
+            raise AssertionError(
+                "The two columns are swapped: column 0 must be the responsibility of coin A "
+                "(theta_A), column 1 that of coin B."
+            )
+        log_thetas = np.log([theta_a, theta_b])
+        heads_only = _reference_resp(heads[:, None] * log_thetas[None, :])
+        if np.allclose(got, heads_only, atol=1e-6):
+            raise AssertionError(
+                "These responsibilities use only theta**h, the probability of the heads. The tails are "
+                "data too: each of the n - h tails multiplies by (1 - theta)."
+            )
+        if not np.allclose(got.sum(axis=1), 1.0, atol=1e-6):
+            raise AssertionError(
+                f"The responsibilities of a trial should sum to 1 over the two coins, but the row sums "
+                f"range from {got.sum(axis=1).min():.4g} to {got.sum(axis=1).max():.4g}. Divide "
+                f"each coin's probability of the trial by the sum over both coins (Bayes' rule)."
+            )
+    compare(got, expected, name="responsibilities", sums_to_one_axis=1)
+
+
+def m_step_thetas(function: Callable) -> None:
+    """Check ``function(heads, n_tosses, resp) -> thetas`` (lesson 04).
+
+    The answer is :math:`\\theta_k = \\sum_i r_{ik} h_i / (n \\sum_i r_{ik})`, the
+    fraction of heads among the tosses each coin is responsible for; compared with
+    :func:`emlab.coins.m_step` on fresh trials and responsibilities.
+    """
+    from emlab.coins import e_step, expected_counts, m_step
+
+    rng = _fresh_rng()
+    n_tosses = int(rng.integers(5, 31))
+    heads, theta_a, theta_b = _two_coins(rng, n_tosses)
+    guesses = np.clip(np.array([theta_a, theta_b]) + rng.normal(0.0, 0.1, size=2), 0.05, 0.95)
+    resp, _ = e_step(heads, n_tosses, guesses)
+    expected, _ = m_step(heads, n_tosses, resp, learn_weights=False)
+    got = _call(
+        function,
+        "your function",
+        heads.copy(),
+        n_tosses,
+        resp.copy(),
+        answers=(m_step, expected_counts),
+    )
+    if not_answered(got):
+        compare(got, expected, name="thetas")
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        compare(got, expected, name="thetas")
+    if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        return
+    if got.shape == expected.shape and not np.any(np.isnan(got)):
+        exp_heads, exp_tails = expected_counts(heads, n_tosses, resp)
+        overall = heads.sum() / (n_tosses * len(heads))
+        mistakes = [
+            (
+                expected[::-1],
+                "The two coins are swapped: thetas[0] is coin A, the coin of resp[:, 0].",
+            ),
+            (
+                exp_heads,
+                "These are the expected heads H_k = sum_i r_ik h_i; theta_k is their fraction "
+                "of the tosses coin k is responsible for, H_k / (H_k + T_k).",
+            ),
+            (
+                exp_heads / resp.sum(axis=0),
+                f"This is off by a factor of n_tosses = {n_tosses}: you divided by the expected "
+                f"number of trials, sum_i r_ik; divide by the expected number of tosses, "
+                f"n_tosses * sum_i r_ik = H_k + T_k.",
+            ),
+            (
+                exp_heads / np.where(exp_tails > 0, exp_tails, np.nan),
+                "You divided the expected heads by the expected tails; divide by heads plus "
+                "tails, H_k / (H_k + T_k).",
+            ),
+            (
+                exp_heads / (n_tosses * len(heads)),
+                "You divided by all the tosses of all trials; divide by the tosses coin k is "
+                "responsible for, n_tosses * sum_i r_ik.",
+            ),
+            (
+                np.full(2, overall),
+                "Both coins got the overall fraction of heads: weight each trial's heads and "
+                "tosses by the responsibility r_ik of the coin.",
+            ),
+        ]
+        for wrong, message in mistakes:
+            if np.allclose(got, wrong, rtol=1e-6, atol=1e-9, equal_nan=False):
+                raise AssertionError(message)
+    compare(got, expected, name="thetas")
+
+
+def _do_batzoglou_e_steps(n_e_steps: int):
+    """Expected heads and tails of each coin after each of ``n_e_steps`` E-steps."""
+    from emlab import datasets
+    from emlab.coins import e_step, expected_counts, m_step
+
+    data = datasets.do_batzoglou()
+    thetas = np.array([0.60, 0.50])
+    counts = []
+    for _ in range(n_e_steps):
+        resp, _ = e_step(data.heads, data.n_tosses, thetas)
+        counts.append(expected_counts(data.heads, data.n_tosses, resp))
+        thetas, _ = m_step(data.heads, data.n_tosses, resp, learn_weights=False)
+    return counts, thetas
+
+
+def _do_batzoglou_rounded_second_heads_a() -> float:
+    """Coin A's heads in the second E-step if the first M-step's estimates are rounded."""
+    from emlab import datasets
+    from emlab.coins import e_step, expected_counts
+
+    data = datasets.do_batzoglou()
+    _, thetas = _do_batzoglou_e_steps(1)
+    resp, _ = e_step(data.heads, data.n_tosses, np.round(thetas, 2))
+    heads, _ = expected_counts(data.heads, data.n_tosses, resp)
+    return float(heads[0])
+
+
+def do_batzoglou_second_e_step(heads_to_a) -> None:
+    """Check a numeric answer: heads attributed to coin A by the second E-step (lesson 04).
+
+    Do & Batzoglou's five trials, starting from :math:`\\theta_A = 0.60, \\theta_B = 0.50`:
+    E-step, M-step, then the second E-step, whose :math:`H_A = \\sum_i r_{iA} h_i` is the
+    answer. Recomputed here with :mod:`emlab.coins`; never revealed.
+    """
+    counts, _ = _do_batzoglou_e_steps(3)
+    (first_heads, _), (second_heads, second_tails), (third_heads, _) = counts
+    if not_answered(heads_to_a):
+        compare(heads_to_a, second_heads[0], name="heads_to_A")
+    try:
+        value = float(np.asarray(heads_to_a, dtype=float).reshape(()))
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"heads_to_A should be one number, got {type(heads_to_a).__name__}."
+        ) from None
+
+    def near(target):
+        return abs(value - target) < 0.006
+
+    if 0 <= value <= 1:
+        raise AssertionError(
+            "heads_to_A should be a number of heads (a sum over the five trials), "
+            "not a probability."
+        )
+    if near(first_heads[0]):
+        raise AssertionError(
+            "That is the count of the first E-step (the table in the lesson). The second "
+            "E-step starts from the estimates of the first M-step."
+        )
+    if near(third_heads[0]):
+        raise AssertionError("That is one iteration too many: stop at the second E-step.")
+    if near(second_heads[1]):
+        raise AssertionError("That is coin B's share of the heads; the exercise asks for coin A.")
+    if near(second_tails[0]):
+        raise AssertionError("That is coin A's share of the tails; the exercise asks for heads.")
+    if near(_do_batzoglou_rounded_second_heads_a()) and not near(second_heads[0]):
+        raise AssertionError(
+            "That is the count from the first M-step's estimates rounded to 0.71 and 0.58. "
+            "Rounding moves the answer: use the estimates in full precision (the array the "
+            "M-step returns), not the two decimals printed in the lesson."
+        )
+    compare(value, second_heads[0], name="heads_to_A", rtol=0.0, atol=0.006, reveal=False)
