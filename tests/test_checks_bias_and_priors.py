@@ -42,7 +42,8 @@ def test_the_mean_of_sigma_hat_is_what_the_theory_says():
     [
         (..., "not answered yet"),
         ("0.5", "should be a number"),
-        (simulate(ddof=1), "n - 1 version"),
+        (simulate(ddof=1), "dividing by n - 1"),
+        (np.random.default_rng(3).normal(170, 10, (100_000, 2)).var() / 100, "pooled together"),
         (
             np.random.default_rng(1).normal(170, 10, (100_000, 2)).std(axis=1).mean() / 10,
             "average of sigma_hat / sigma",

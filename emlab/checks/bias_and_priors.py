@@ -52,8 +52,9 @@ def simulated_variance_ratio(simulated_ratio, n: int = 2) -> None:
         return
     if near(1.0):
         raise AssertionError(
-            f"{name} is close to 1: that is the n - 1 version (ddof=1), which is unbiased. The "
-            f"MLE sigma_hat**2 divides by n (np.var's default, ddof=0)."
+            f"{name} is close to 1: that is what dividing by n - 1 gives (ddof=1), which is "
+            f"unbiased, or the variance of all the heights pooled together. Take the variance "
+            f"of each row (one sample), dividing by n (axis=1, ddof=0), then average them."
         )
     if near(_mean_sd_ratio(n)):
         raise AssertionError(
