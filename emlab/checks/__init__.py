@@ -15,15 +15,17 @@ must print nothing: otter's doctest runner would read printed text as a wrong
 answer.
 
 One module per lesson holds that lesson's checks: ``exercises`` (how the exercises work),
-``likelihood`` (maximum likelihood), ``latent`` (latent variables and EM), ``kmeans``,
-``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D) and ``mixtures``
-(many dimensions); ``_core`` holds what they share. Every check is importable from here
-too (``emlab.checks.kmeans_assign``), which is how the lessons' test cells call them.
+``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent``
+(latent variables and EM), ``kmeans``, ``coins`` (the two coins), ``mixtures_1d`` (Gaussian
+mixtures in 1-D) and ``mixtures`` (many dimensions); ``_core`` holds what they share. Every
+check is importable from here too (``emlab.checks.kmeans_assign``), which is how the lessons'
+test cells call them.
 """
 
 from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
+from emlab.checks.bias_and_priors import beta_bernoulli_map, simulated_variance_ratio
 from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
@@ -41,6 +43,7 @@ from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, hou
 from emlab.checks.mixtures_1d import gmm_1d_misassigned, gmm_e_step_1d, gmm_weights_and_means_1d
 
 __all__ = [
+    "beta_bernoulli_map",
     "coin_a_theta",
     "compare",
     "do_batzoglou_second_e_step",
@@ -63,4 +66,5 @@ __all__ = [
     "not_answered",
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
+    "simulated_variance_ratio",
 ]
