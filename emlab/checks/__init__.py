@@ -38,7 +38,12 @@ from emlab.checks.likelihood import (
     heights_log_likelihood_at_mle,
 )
 from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, house_prices_kmeans_ari
-from emlab.checks.mixtures_1d import gmm_1d_misassigned, gmm_e_step_1d, gmm_weights_and_means_1d
+from emlab.checks.mixtures_1d import (
+    gmm_1d_misassigned,
+    gmm_e_step_1d,
+    gmm_em_loop_1d,
+    gmm_weights_and_means_1d,
+)
 
 __all__ = [
     "coin_a_theta",
@@ -50,6 +55,7 @@ __all__ = [
     "global_warming_parameters",
     "gmm_1d_misassigned",
     "gmm_e_step_1d",
+    "gmm_em_loop_1d",
     "gmm_full_covariances",
     "gmm_parameter_count",
     "gmm_weights_and_means_1d",
