@@ -309,12 +309,13 @@ def test_em_loop_check_turns_away_fit_gmm_1d():
 def test_em_loop_problem_stops_cleanly_and_not_at_once():
     rng = np.random.default_rng(0)
     for _ in range(10):
-        x, _, reference = checks.mixtures_1d._fresh_em_problem(rng)
+        x, _, reference, on_total = checks.mixtures_1d._fresh_em_problem(rng)
         tol = checks.mixtures_1d.EM_LOOP_TOL
         changes = np.abs(np.diff(reference.history.log_likelihood)) / len(x)
         assert 5 <= reference.n_iter <= 120
         assert changes[-1] < 0.97 * tol < 1.03 * tol < changes[-2]
         assert np.all(np.diff(reference.history.log_likelihood) > 0)  # EM climbs
+        assert reference.n_iter + 2 <= on_total.n_iter < checks.mixtures_1d.EM_LOOP_MAX_ITER
 
 
 @pytest.mark.parametrize(
