@@ -301,9 +301,12 @@ def test_em_loop_check_accepts_a_loop_around_emlabs_steps():
         checks.gmm_em_loop_1d(em_loop_with_emlabs_steps)
 
 
-def test_em_loop_check_turns_away_fit_gmm_1d():
-    with pytest.raises(AssertionError, match="emlab's own solution"):
+def test_em_loop_check_turns_away_fit_gmm_1d(monkeypatch):
+    with pytest.raises(AssertionError, match=r"calls emlab\.gmm\.fit_gmm_1d, emlab's own solution"):
         checks.gmm_em_loop_1d(em_loop_calling_fit_gmm_1d)
+    # and it is that rule alone that turns it away: the answer itself is right
+    monkeypatch.setattr(checks._core, "_answers_called", lambda function, answers: [])
+    checks.gmm_em_loop_1d(em_loop_calling_fit_gmm_1d)
 
 
 def test_em_loop_problem_stops_cleanly_and_not_at_once():
