@@ -188,6 +188,7 @@ def hist_with_densities(
     ylabel: str | None = "density",
     labels: Sequence[str] | None = None,
     legend: bool = True,
+    direct_labels: bool = False,
 ) -> Axes:
     """Histogram of ``x`` (as a density) with a Gaussian mixture drawn over it.
 
@@ -215,12 +216,15 @@ def hist_with_densities(
         Legend label of each component; ``"component k"`` by default.
     legend : bool, default=True
         Draw the legend (turn off for small panels).
+    direct_labels : bool, default=False
+        Also write each component's number :math:`k` (from 1) just above the peak of its
+        curve, so that the components can be told apart without their colours.
 
     Returns
     -------
     Axes
         With ``bins`` bar patches, one line per component and, for K > 1, one
-        line for the total.
+        line for the total; with ``direct_labels``, one text per component.
     """
     x = check_data(x, name="x", ndim=1)
     ax = _axes(ax)
@@ -245,6 +249,18 @@ def hist_with_densities(
         for k in range(n_components):
             label = labels[k] if labels is not None else f"component {k + 1}"
             ax.plot(grid, weighted[k], color=_color(k), linewidth=2, label=label)
+            if direct_labels:
+                peak = weights[k] * norm.pdf(0.0) / sds[k]  # the height of its curve at mu_k
+                ax.annotate(
+                    f"{k + 1}",
+                    (means[k], peak),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    color=_color(k),
+                    fontweight="bold",
+                )
         if n_components > 1:
             ax.plot(grid, weighted.sum(axis=0), color=TOTAL_COLOR, linewidth=1.5, label="mixture")
         if legend:

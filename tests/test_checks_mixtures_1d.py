@@ -1,4 +1,4 @@
-"""Lesson 05's checks accept right answers and name what is wrong in typical wrong ones."""
+"""Lesson 07's checks accept right answers and name what is wrong in typical wrong ones."""
 
 import numpy as np
 import pytest
@@ -204,3 +204,186 @@ def test_misassigned_check_spots_the_true_parameters():
     assert value != expected()
     with pytest.raises(AssertionError, match="true parameters"):
         checks.gmm_1d_misassigned(value)
+
+
+# --- the whole EM loop
+
+
+def e_step_and_log_likelihood(x, weights, means, sds, constant=True):
+    log_joint = np.log(weights) + norm.logpdf(x[:, None], means, sds)
+    if not constant:  # leaves out -1/2 log(2 pi) of each point's log-density
+        log_joint = log_joint + 0.5 * np.log(2 * np.pi)
+    log_px = logsumexp(log_joint, axis=1, keepdims=True)
+    return np.exp(log_joint - log_px), float(log_px.sum())
+
+
+def m_step(x, resp):
+    nk = resp.sum(axis=0)
+    means = x @ resp / nk
+    return nk / len(x), means, np.sqrt(np.sum(resp * (x[:, None] - means) ** 2, axis=0) / nk)
+
+
+def em_loop(x, weights, means, sds, tol, max_iter, mistake=None):
+    """EM as the exercise asks for it; ``mistake`` names one typical mistake to make."""
+    n = len(x)
+    params = (weights, means, sds)
+    resp, log_likelihood = e_step_and_log_likelihood(x, *params, constant=mistake != "constant")
+    log_likelihoods = [log_likelihood]
+    previous, stop_next = params, False
+    for _ in range(max_iter if mistake != "endless" else 10**9):
+        previous, params = params, m_step(x, resp)
+        if mistake == "sd is variance":  # every M-step returns variances as the sds
+            params = (params[0], params[1], params[2] ** 2)
+        if mistake == "stale means":  # the variances about the old means
+            nk = resp.sum(axis=0)
+            old_means = previous[1]
+            variances = np.sum(resp * (x[:, None] - old_means) ** 2, axis=0) / nk
+            params = (params[0], params[1], np.sqrt(variances))
+        resp, log_likelihood = e_step_and_log_likelihood(x, *params, constant=mistake != "constant")
+        change = log_likelihood - log_likelihoods[-1]
+        if mistake == "one short" and abs(change) / n < tol:
+            break  # before recording the last log-likelihood
+        log_likelihoods.append(log_likelihood)
+        if mistake == "one more":
+            if stop_next:
+                break
+            stop_next = abs(change) / n < tol
+            continue
+        if mistake in ("never", "endless"):
+            done = change < -tol  # EM climbs: never true
+        elif mistake == "total":
+            done = abs(change) < tol
+        elif mistake == "reversed":
+            done = abs(change) / n > tol
+        else:
+            done = abs(change) / n < tol
+        if done:
+            break
+    if mistake == "ahead":
+        params = m_step(x, resp)
+    if mistake == "behind":
+        params = previous
+    if mistake == "variances":
+        params = (params[0], params[1], params[2] ** 2)
+    if mistake == "per point":
+        log_likelihoods = [value / n for value in log_likelihoods]
+    if mistake == "no start":
+        log_likelihoods = log_likelihoods[1:]
+    return (*params, log_likelihoods)
+
+
+def em_loop_with_emlabs_steps(x, weights, means, sds, tol, max_iter):
+    from emlab.gmm import e_step_1d, m_step_1d
+
+    resp, log_likelihood = e_step_1d(x, weights, means, sds)
+    log_likelihoods = [log_likelihood]
+    for _ in range(max_iter):
+        weights, means, sds = m_step_1d(x, resp)
+        resp, log_likelihood = e_step_1d(x, weights, means, sds)
+        log_likelihoods.append(log_likelihood)
+        if abs(log_likelihoods[-1] - log_likelihoods[-2]) / len(x) < tol:
+            break
+    return weights, means, sds, np.array(log_likelihoods)
+
+
+def em_loop_calling_fit_gmm_1d(x, weights, means, sds, tol, max_iter):
+    run = fit_gmm_1d(x, weights, means, sds, tol=tol, max_iter=max_iter)
+    return (*run.params.values(), run.history.log_likelihood)
+
+
+def test_em_loop_check_accepts_a_right_loop_every_time():
+    for _ in range(10):  # fresh data and a fresh start on every call
+        checks.gmm_em_loop_1d(em_loop)
+
+
+def test_em_loop_check_accepts_a_loop_around_emlabs_steps():
+    for _ in range(5):
+        checks.gmm_em_loop_1d(em_loop_with_emlabs_steps)
+
+
+def test_em_loop_check_turns_away_fit_gmm_1d(monkeypatch):
+    with pytest.raises(AssertionError, match=r"calls emlab\.gmm\.fit_gmm_1d, emlab's own solution"):
+        checks.gmm_em_loop_1d(em_loop_calling_fit_gmm_1d)
+    # and it is that rule alone that turns it away: the answer itself is right
+    monkeypatch.setattr(checks._core, "_answers_called", lambda function, answers: [])
+    checks.gmm_em_loop_1d(em_loop_calling_fit_gmm_1d)
+
+
+def test_em_loop_problem_stops_cleanly_and_not_at_once():
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        x, _, reference, on_total = checks.mixtures_1d._fresh_em_problem(rng)
+        tol = checks.mixtures_1d.EM_LOOP_TOL
+        changes = np.abs(np.diff(reference.history.log_likelihood)) / len(x)
+        assert 5 <= reference.n_iter <= 120
+        assert changes[-1] < 0.97 * tol < 1.03 * tol < changes[-2]
+        assert np.all(np.diff(reference.history.log_likelihood) > 0)  # EM climbs
+        assert reference.n_iter + 2 <= on_total.n_iter < checks.mixtures_1d.EM_LOOP_MAX_ITER
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ("constant", r"off by the same amount.*n/2 log\(2 pi\)"),
+        ("per point", "per point, l / n"),
+        ("no start", "leaves out the log-likelihood at the start"),
+        ("one more", "one iteration too many"),
+        ("one short", "one iteration short"),
+        ("never", "its stopping rule never fired"),
+        ("total", "change in the total log-likelihood"),
+        ("reversed", "Is the test reversed"),
+        ("ahead", "one M-step ahead"),
+        ("behind", "one M-step behind"),
+        ("variances", "variances sigma_k\\^2 where the standard deviations"),
+    ],
+)
+def test_em_loop_check_names_the_mistake(mistake, message):
+    def wrong(x, weights, means, sds, tol, max_iter):
+        return em_loop(x, weights, means, sds, tol, max_iter, mistake=mistake)
+
+    for _ in range(3):  # whatever the fresh data
+        with pytest.raises(AssertionError, match=message):
+            checks.gmm_em_loop_1d(wrong)
+
+
+def test_em_loop_check_names_a_falling_log_likelihood():
+    def wrong(x, weights, means, sds, tol, max_iter):
+        return em_loop(x, weights, means, sds, tol, max_iter, mistake="sd is variance")
+
+    for _ in range(5):
+        with pytest.raises(AssertionError, match="falls at iteration"):
+            checks.gmm_em_loop_1d(wrong)
+
+
+def test_em_loop_check_says_where_a_wrong_step_first_shows():
+    def wrong(x, weights, means, sds, tol, max_iter):
+        return em_loop(x, weights, means, sds, tol, max_iter, mistake="stale means")
+
+    with pytest.raises(
+        AssertionError, match="agree with EM's up to iteration 0, but at iteration 1"
+    ):
+        checks.gmm_em_loop_1d(wrong)
+
+
+def test_em_loop_check_stops_an_endless_loop(monkeypatch):
+    monkeypatch.setattr(checks.mixtures_1d, "EM_LOOP_SECONDS", 1)
+
+    def wrong(x, weights, means, sds, tol, max_iter):
+        return em_loop(x, weights, means, sds, tol, max_iter, mistake="endless")
+
+    with pytest.raises(AssertionError, match="never stops"):
+        checks.gmm_em_loop_1d(wrong)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (lambda x, w, m, s, tol, max_iter: em_loop(x, w, m, s, tol, max_iter)[:3], "four things"),
+        (lambda x, w, m, s, tol, max_iter: None, "returned None"),
+        (lambda x, w, m, s, tol, max_iter: (w, m, s, 1.0), "one number per iteration"),
+        (..., "not defined"),
+    ],
+)
+def test_em_loop_check_names_what_is_missing(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.gmm_em_loop_1d(wrong)

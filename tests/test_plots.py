@@ -122,6 +122,20 @@ def test_hist_with_densities_defaults_and_overrides():
     np.testing.assert_allclose(lines[0].get_ydata(), norm.pdf(lines[0].get_xdata()) / 3)
 
 
+def test_hist_with_densities_direct_labels_sit_on_each_peak():
+    x = np.random.default_rng(3).normal(size=100)
+    ax = plots.hist_with_densities(x, weights=[0.25, 0.75], means=[-2.0, 3.0], sds=[1.0, 2.0])
+    assert len(ax.texts) == 0  # off by default
+    ax = plots.hist_with_densities(
+        x, weights=[0.25, 0.75], means=[-2.0, 3.0], sds=[1.0, 2.0], direct_labels=True
+    )
+    assert [text.get_text() for text in ax.texts] == ["1", "2"]
+    for text, line, mean in zip(ax.texts, ax.get_lines(), [-2.0, 3.0], strict=False):
+        assert text.xy[0] == mean
+        np.testing.assert_allclose(text.xy[1], line.get_ydata().max(), rtol=1e-3)
+        assert text.get_color() == line.get_color()  # and the number, not only the colour
+
+
 @pytest.mark.parametrize(
     "kwargs, word",
     [

@@ -40,7 +40,12 @@ from emlab.checks.likelihood import (
     heights_log_likelihood_at_mle,
 )
 from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, house_prices_kmeans_ari
-from emlab.checks.mixtures_1d import gmm_1d_misassigned, gmm_e_step_1d, gmm_weights_and_means_1d
+from emlab.checks.mixtures_1d import (
+    gmm_1d_misassigned,
+    gmm_e_step_1d,
+    gmm_em_loop_1d,
+    gmm_weights_and_means_1d,
+)
 
 __all__ = [
     "beta_bernoulli_map",
@@ -53,6 +58,7 @@ __all__ = [
     "global_warming_parameters",
     "gmm_1d_misassigned",
     "gmm_e_step_1d",
+    "gmm_em_loop_1d",
     "gmm_full_covariances",
     "gmm_parameter_count",
     "gmm_weights_and_means_1d",
