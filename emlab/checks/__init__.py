@@ -24,7 +24,12 @@ too (``emlab.checks.kmeans_assign``), which is how the lessons' test cells call 
 from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
-from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
+from emlab.checks.coins import (
+    do_batzoglou_second_e_step,
+    e_step_responsibilities,
+    m_step_thetas,
+    two_coins_em,
+)
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
 from emlab.checks.latent import (
@@ -63,4 +68,5 @@ __all__ = [
     "not_answered",
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
+    "two_coins_em",
 ]
