@@ -287,7 +287,7 @@ def two_coins_em(function: Callable) -> None:
 
     rng = _fresh_rng()
     n_tosses = int(rng.integers(5, 31))
-    heads, theta_a, theta_b = _two_coins(rng, n_tosses)
+    heads, _, _ = _two_coins(rng, n_tosses)
     start = np.sort(rng.uniform(0.3, 0.9, size=2))[::-1]
     while abs(start[0] - start[1]) < 0.05:
         start = np.sort(rng.uniform(0.3, 0.9, size=2))[::-1]
@@ -327,7 +327,9 @@ def two_coins_em(function: Callable) -> None:
         thetas = np.asarray(thetas, dtype=float).reshape(-1)
         log_likelihoods = np.asarray(log_likelihoods, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        raise AssertionError("The thetas and the log-likelihoods should be arrays of numbers.") from None
+        raise AssertionError(
+            "The thetas and the log-likelihoods should be arrays of numbers."
+        ) from None
     if thetas.shape != expected.shape:
         compare(thetas, expected, name="the thetas")
     right_thetas = np.allclose(thetas, expected, rtol=1e-6, atol=1e-9)
