@@ -279,7 +279,9 @@ def em_calling_fit_coins(heads, n_tosses, thetas, n_iter=25):
 @pytest.mark.parametrize(
     ("wrong", "message"),
     [
-        (em_with(all_tosses), r"still the bug.*m N_k"),
+        (em_with(all_tosses), r"still the bug.*overall fraction of heads"),
+        (em_with(lambda r, m, h: m * r.sum(axis=1)), r"broadcast.*resp\.sum\(axis=0\)"),
+        (em_with(lambda r, m, h: m * r.sum()), "still the bug"),
         (em_with(lambda r, m, h: r.sum(axis=0)), "above 1"),
         (swapped_em, "swapped"),
         # when EM has converged, the thetas of one iteration more or less are the same; then the

@@ -305,6 +305,11 @@ def two_coins_em(function: Callable) -> None:
                 answers=(fit_coins, e_step, m_step, expected_counts),
             )
     except AssertionError as feedback:
+        if "could not be broadcast" in str(feedback):
+            raise AssertionError(
+                f"{feedback}. The soft count N_k = sum_i r_ik sums coin k's column of resp over "
+                f"the trials, resp.sum(axis=0): one number per coin, like the expected heads."
+            ) from None
         if "must lie between 0 and 1" not in str(feedback):
             raise
         raise AssertionError(
@@ -356,9 +361,10 @@ def _name_the_em_mistake(heads, n_tosses, start, n_iter, thetas, log_likelihoods
     mistakes = [
         (
             lambda resp, tails: n_tosses * n_trials,
-            "This is still the bug: the M-step divides each coin's expected heads by the tosses "
-            "of all the trials, m n. A coin is only responsible for some of them: divide by "
-            "its expected tosses, m N_k with N_k = sum_i r_ik.",
+            "This is still the bug: your function gives the same thetas as the broken "
+            "em_two_coins. Its two thetas always add up to the overall fraction of heads "
+            f"({heads.sum() / (n_tosses * n_trials):.3f} on these trials), as if each coin "
+            "had tossed every toss of every trial. Which line of the M-step does that?",
         ),
         (
             lambda resp, tails: resp.sum(axis=0),
