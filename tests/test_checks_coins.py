@@ -1,10 +1,10 @@
-"""The checks of lesson 04 (two coins) accept right answers and name typical mistakes."""
+"""The checks of lesson 06 (two coins) accept right answers and name typical mistakes."""
 
 import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from emlab import checks, datasets
+from emlab import checks, coins, datasets
 from emlab.coins import e_step, expected_counts, m_step
 
 # --- Exercise 1: the E-step weights ---------------------------------------------------------
@@ -191,3 +191,119 @@ def test_second_e_step_names_the_mistake_without_revealing_the_answer():
             checks.do_batzoglou_second_e_step(value)
         assert f"{heads[0]:.2f}" not in str(feedback.value)
         assert f"{heads[0]:.1f}" not in str(feedback.value)
+
+
+# --- Exercise 4: find the bug in a broken EM -------------------------------------------------
+
+
+def em_with(m_step_denominator, *, e_step_normalized=True, with_coefficient=True, iterations=None):
+    """An EM for two equally likely coins whose M-step divides H_k by ``m_step_denominator``."""
+
+    def em(heads, n_tosses, thetas, n_iter=25):
+        def e_step(thetas):
+            if with_coefficient:
+                log_p = coins.log_pmf(heads, n_tosses, thetas)
+            else:
+                log_p = np.outer(heads, np.log(thetas)) + np.outer(
+                    n_tosses - heads, np.log1p(-thetas)
+                )
+            log_joint = np.log(0.5) + log_p
+            log_p_trial = logsumexp(log_joint, axis=1, keepdims=True)
+            resp = np.exp(log_joint - log_p_trial) if e_step_normalized else np.exp(log_joint)
+            return resp, log_p_trial.sum()
+
+        resp, log_likelihood = e_step(np.asarray(thetas, dtype=float))
+        log_likelihoods = [log_likelihood]
+        for _ in range(n_iter if iterations is None else iterations(n_iter)):
+            thetas = resp.T @ heads / m_step_denominator(resp, n_tosses, heads)
+            resp, log_likelihood = e_step(thetas)
+            log_likelihoods.append(log_likelihood)
+        return thetas, np.array(log_likelihoods)
+
+    return em
+
+
+def soft_tosses(resp, m, heads):
+    return m * resp.sum(axis=0)
+
+
+def all_tosses(resp, m, heads):  # the bug of the exercise
+    return m * len(heads)
+
+
+def test_two_coins_em_accepts_right_answers_every_time():
+    for _ in range(20):
+        checks.two_coins_em(em_with(soft_tosses))
+        checks.two_coins_em(em_with(soft_tosses, with_coefficient=False))  # l up to a constant
+
+
+def test_two_coins_em_accepts_lists():
+    def as_lists(*args):
+        thetas, log_likelihoods = em_with(soft_tosses)(*args)
+        return list(thetas), list(log_likelihoods)
+
+    checks.two_coins_em(as_lists)
+
+
+def test_the_lessons_broken_em_falls_and_the_fixed_one_does_not():
+    trials = datasets.coin_trials()
+    _, broken = em_with(all_tosses)(trials.heads, trials.n_tosses, [0.8, 0.7])
+    thetas, fixed = em_with(soft_tosses)(trials.heads, trials.n_tosses, [0.8, 0.7])
+    assert np.any(np.diff(broken) < 0)
+    assert np.all(np.diff(fixed) >= -1e-9)
+    reference = coins.fit_coins(trials.heads, trials.n_tosses, [0.8, 0.7], tol=0, max_iter=25)
+    np.testing.assert_allclose(thetas, reference.params["thetas"], rtol=1e-10)
+    np.testing.assert_allclose(fixed, reference.history.log_likelihood, rtol=1e-10)
+
+
+def swapped_em(*args):
+    thetas, log_likelihoods = em_with(soft_tosses)(*args)
+    return thetas[::-1], log_likelihoods
+
+
+def em_without_the_start(*args):
+    thetas, log_likelihoods = em_with(soft_tosses)(*args)
+    return thetas, log_likelihoods[1:]
+
+
+def em_with_mean_log_likelihoods(heads, *args):
+    thetas, log_likelihoods = em_with(soft_tosses)(heads, *args)
+    return thetas, log_likelihoods / len(heads)
+
+
+def em_calling_fit_coins(heads, n_tosses, thetas, n_iter=25):
+    fit = coins.fit_coins(heads, n_tosses, thetas, tol=0, max_iter=n_iter)
+    return fit.params["thetas"], np.array(fit.history.log_likelihood)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (em_with(all_tosses), r"still the bug.*overall fraction of heads"),
+        (em_with(lambda r, m, h: m * r.sum(axis=1)), r"broadcast.*resp\.sum\(axis=0\)"),
+        (em_with(lambda r, m, h: m * r.sum()), "still the bug"),
+        (em_with(lambda r, m, h: r.sum(axis=0)), "above 1"),
+        (swapped_em, "swapped"),
+        # when EM has converged, the thetas of one iteration more or less are the same; then the
+        # number of log-likelihoods gives the mistake away
+        (em_with(soft_tosses, iterations=lambda n: n - 1), r"one iteration short|n_iter \+ 1"),
+        (em_with(soft_tosses, iterations=lambda n: n + 1), r"one iteration too far|n_iter \+ 1"),
+        (em_without_the_start, r"n_iter \+ 1"),
+        (em_with_mean_log_likelihoods, "not those of EM's iterates"),
+        (lambda *args: em_with(soft_tosses)(*args)[0], "two things"),
+        (lambda *args: (None, None), "not answered"),
+        (em_calling_fit_coins, "emlab's own solution"),
+        (..., "not defined"),
+    ],
+)
+def test_two_coins_em_names_what_is_still_wrong(wrong, message):
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=message):
+            checks.two_coins_em(wrong)
+
+
+def test_two_coins_em_names_a_falling_log_likelihood_or_the_wrong_thetas():
+    """Another bug (an E-step that forgets to normalize) is caught, by one message or the other."""
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=r"still falls|is not right|between 0 and 1|NaN"):
+            checks.two_coins_em(em_with(soft_tosses, e_step_normalized=False))

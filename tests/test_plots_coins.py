@@ -1,4 +1,4 @@
-"""Tests of emlab.plots.contours_below_max (lesson 4) on the Agg backend."""
+"""Tests of emlab.plots.contours_below_max (lesson 06's notes, the two coins) on the Agg backend."""
 
 import matplotlib
 

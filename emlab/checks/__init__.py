@@ -26,7 +26,12 @@ from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
 from emlab.checks.bias_and_priors import beta_bernoulli_map, simulated_variance_ratio
-from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
+from emlab.checks.coins import (
+    do_batzoglou_second_e_step,
+    e_step_responsibilities,
+    m_step_thetas,
+    two_coins_em,
+)
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
 from emlab.checks.latent import (
@@ -73,4 +78,5 @@ __all__ = [
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
     "simulated_variance_ratio",
+    "two_coins_em",
 ]

@@ -135,6 +135,11 @@ def _answers_called(function: Callable, answers) -> list[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
     } | {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    outer = tree.body[0] if tree.body else None
+    local |= {  # and the functions and classes it defines inside itself
+        node.name for node in ast.walk(tree) if isinstance(node, definitions) and node is not outer
+    }
     called = []
     for node in ast.walk(tree):
         target, path = getattr(node, "func", None) if isinstance(node, ast.Call) else None, []

@@ -1,4 +1,4 @@
-"""Checks for the exercises on the two coins (binomial mixture).
+"""Checks for the exercises of lesson 06, the two coins (a mixture of binomials).
 
 See :mod:`emlab.checks` for what every check does.
 """
@@ -34,7 +34,7 @@ def _two_coins(rng: np.random.Generator, n_tosses: int, *, close: bool = False):
 
 
 def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) -> None:
-    """Check ``function(heads, n_tosses, theta_A, theta_B) -> resp`` (lesson 04).
+    """Check ``function(heads, n_tosses, theta_A, theta_B) -> resp`` (lesson 06).
 
     ``resp[i]`` is :math:`(r_{iA}, r_{iB})`, the posterior probability of each coin
     for trial :math:`i` with both coins equally likely a priori:
@@ -107,7 +107,7 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
 
 
 def m_step_thetas(function: Callable) -> None:
-    """Check ``function(heads, n_tosses, resp) -> thetas`` (lesson 04).
+    """Check ``function(heads, n_tosses, resp) -> thetas`` (lesson 06).
 
     The answer is :math:`\\theta_k = \\sum_i r_{ik} h_i / (n \\sum_i r_{ik})`, the
     fraction of heads among the tosses each coin is responsible for; compared with
@@ -206,7 +206,7 @@ def _do_batzoglou_rounded_second_heads_a() -> float:
 
 
 def do_batzoglou_second_e_step(heads_to_a) -> None:
-    """Check a numeric answer: heads attributed to coin A by the second E-step (lesson 04).
+    """Check a numeric answer: heads attributed to coin A by the second E-step (lesson 06).
 
     Do & Batzoglou's five trials, starting from :math:`\\theta_A = 0.60, \\theta_B = 0.50`:
     E-step, M-step, then the second E-step, whose :math:`H_A = \\sum_i r_{iA} h_i` is the
@@ -249,3 +249,155 @@ def do_batzoglou_second_e_step(heads_to_a) -> None:
             "M-step returns), not the two decimals printed in the lesson."
         )
     compare(value, second_heads[0], name="heads_to_A", rtol=0.0, atol=0.006, reveal=False)
+
+
+def _reference_em(heads, n_tosses, thetas, n_iter):
+    """EM for two equally likely coins, ``n_iter`` iterations: thetas and every log-likelihood."""
+    from emlab.coins import fit_coins
+
+    fit = fit_coins(heads, n_tosses, thetas, tol=0, max_iter=n_iter)
+    return fit.params["thetas"], np.array(fit.history.log_likelihood)
+
+
+def _buggy_em(heads, n_tosses, thetas, n_iter, divide):
+    """The thetas of EM whose M-step divides the expected heads by ``divide(resp, tails)``."""
+    from emlab.coins import e_step, expected_counts
+
+    thetas = np.asarray(thetas, dtype=float)
+    for _ in range(n_iter):
+        resp, _ = e_step(heads, n_tosses, np.clip(thetas, 1e-12, 1 - 1e-12))
+        expected_heads, expected_tails = expected_counts(heads, n_tosses, resp)
+        with np.errstate(all="ignore"):
+            thetas = expected_heads / divide(resp, expected_tails)
+    return thetas
+
+
+def two_coins_em(function: Callable) -> None:
+    """Check a fixed ``function(heads, n_tosses, thetas, n_iter) -> (thetas, log_likelihoods)``.
+
+    The exercise gives an EM for two equally likely coins whose M-step divides each coin's
+    expected heads :math:`H_k` by the tosses of all trials, :math:`m n`, instead of the
+    tosses coin :math:`k` is responsible for, :math:`m N_k` with :math:`N_k = \\sum_i r_{ik}`.
+    The fixed function must return the :math:`\\theta` s after ``n_iter`` iterations and the
+    log-likelihood :math:`\\ell(\\theta^{(t)})` for :math:`t = 0, \\dots,` ``n_iter`` (up to a
+    constant: with or without the binomial coefficients). Compared with
+    :func:`emlab.coins.fit_coins` on fresh trials from a fresh start (lesson 06).
+    """
+    from emlab.coins import e_step, expected_counts, fit_coins, m_step
+
+    rng = _fresh_rng()
+    n_tosses = int(rng.integers(5, 31))
+    heads, _, _ = _two_coins(rng, n_tosses)
+    start = np.sort(rng.uniform(0.3, 0.9, size=2))[::-1]
+    while abs(start[0] - start[1]) < 0.05:
+        start = np.sort(rng.uniform(0.3, 0.9, size=2))[::-1]
+    n_iter = int(rng.integers(4, 11))  # few: each iteration still moves the thetas
+    expected, expected_ll = _reference_em(heads, n_tosses, start, n_iter)
+    try:
+        with np.errstate(all="ignore"):
+            got = _call(
+                function,
+                "your function",
+                heads.copy(),
+                n_tosses,
+                start.copy(),
+                n_iter,
+                answers=(fit_coins, e_step, m_step, expected_counts),
+            )
+    except AssertionError as feedback:
+        if "could not be broadcast" in str(feedback):
+            raise AssertionError(
+                f"{feedback}. The soft count N_k = sum_i r_ik sums coin k's column of resp over "
+                f"the trials, resp.sum(axis=0): one number per coin, like the expected heads."
+            ) from None
+        if "must lie between 0 and 1" not in str(feedback):
+            raise
+        raise AssertionError(
+            f"{feedback}. An M-step made a theta above 1 (or below 0), and the next E-step "
+            f"refused it. theta_k is a fraction of tosses: divide coin k's expected heads by "
+            f"its expected tosses, m N_k (dividing by N_k alone, or by the expected tails, "
+            f"gives numbers above 1)."
+        ) from None
+    if not_answered(got):
+        compare(got, expected, name="the result")
+    if not isinstance(got, tuple | list) or len(got) != 2:
+        raise AssertionError(
+            "Your function should return two things, like em_two_coins: the thetas after the "
+            "last iteration and the array of log-likelihoods."
+        )
+    thetas, log_likelihoods = got
+    if not_answered(thetas):
+        compare(thetas, expected, name="the returned theta")
+    try:
+        thetas = np.asarray(thetas, dtype=float).reshape(-1)
+        log_likelihoods = np.asarray(log_likelihoods, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            "The thetas and the log-likelihoods should be arrays of numbers."
+        ) from None
+    if thetas.shape != expected.shape:
+        compare(thetas, expected, name="the returned theta")
+    right_thetas = np.allclose(thetas, expected, rtol=1e-9, atol=1e-12)
+    if not right_thetas:
+        _name_the_em_mistake(heads, n_tosses, start, n_iter, thetas, log_likelihoods, expected)
+    if log_likelihoods.shape != expected_ll.shape:
+        raise AssertionError(
+            f"The thetas are right, but there are {log_likelihoods.size} log-likelihoods for "
+            f"n_iter = {n_iter}: there should be n_iter + 1 = {n_iter + 1}, one for the start "
+            f"(iteration 0) and one after each iteration."
+        )
+    offset = log_likelihoods - expected_ll
+    if not np.all(np.isfinite(offset)) or not np.allclose(offset, offset[0], atol=1e-6):
+        raise AssertionError(
+            "The thetas are right, but the log-likelihoods are not those of EM's iterates: entry "
+            "t should be l(theta^(t)) = sum_i log(1/2 p(h_i | theta_A) + 1/2 p(h_i | theta_B)) "
+            "at the thetas of iteration t (entry 0 at the start), up to a constant."
+        )
+
+
+def _name_the_em_mistake(heads, n_tosses, start, n_iter, thetas, log_likelihoods, expected):
+    """Raise the message that names what is still wrong in a fixed EM whose thetas are off."""
+    n_trials = len(heads)
+    mistakes = [
+        (
+            lambda resp, tails: n_tosses * n_trials,
+            "This is still the bug: your function gives the same thetas as the broken "
+            "em_two_coins. Its two thetas always add up to the overall fraction of heads "
+            f"({heads.sum() / (n_tosses * n_trials):.3f} on these trials), as if each coin "
+            "had tossed every toss of every trial. Which line of the M-step does that?",
+        ),
+        (
+            lambda resp, tails: resp.sum(axis=0),
+            "The M-step now divides by N_k = sum_i r_ik, the expected number of trials of coin "
+            "k; theta_k is a fraction of tosses: divide by its expected tosses, m N_k.",
+        ),
+        (
+            lambda resp, tails: tails,
+            "The M-step divides the expected heads by the expected tails; divide by heads plus "
+            "tails, the expected tosses m N_k.",
+        ),
+    ]
+    for divide, message in mistakes:
+        wrong = _buggy_em(heads, n_tosses, start, n_iter, divide)
+        if np.allclose(thetas, wrong, rtol=1e-6, atol=1e-9, equal_nan=False):
+            raise AssertionError(message)
+    if np.allclose(thetas, expected[::-1], rtol=1e-6, atol=1e-9):
+        raise AssertionError(
+            "The two coins are swapped: thetas[0] must stay the coin that started at thetas[0]."
+        )
+    one_less, _ = _reference_em(heads, n_tosses, start, n_iter - 1)
+    one_more, _ = _reference_em(heads, n_tosses, start, n_iter + 1)
+    if np.allclose(thetas, one_less, rtol=1e-9, atol=1e-12):
+        raise AssertionError("The thetas are one iteration short: run n_iter M-steps.")
+    if np.allclose(thetas, one_more, rtol=1e-9, atol=1e-12):
+        raise AssertionError("The thetas are one iteration too far: run n_iter M-steps.")
+    finite = log_likelihoods[np.isfinite(log_likelihoods)]
+    falls = np.flatnonzero(np.diff(finite) < -1e-9 * max(1.0, np.abs(finite).max(initial=1.0)))
+    if falls.size:
+        raise AssertionError(
+            f"Your log-likelihood still falls (first at iteration {falls[0] + 1}), so a bug is "
+            f"still there: EM's log-likelihood never decreases. Compare each step with the "
+            f"lesson's formulas: the E-step's r_ik (each trial's row sums to 1) and the "
+            f"M-step's theta_k = sum_i r_ik h_i / (m N_k)."
+        )
+    compare(thetas, expected, name="the returned theta")
