@@ -1,4 +1,4 @@
-"""The checks of lesson 02 accept right answers and name what is wrong in typical wrong ones."""
+"""The checks of lesson 03 accept right answers and name what is wrong in typical wrong ones."""
 
 import numpy as np
 import pytest
@@ -6,92 +6,7 @@ from scipy.stats import norm
 
 from emlab import checks, datasets, gmm
 
-# --------------------------------------------------------------------------- Exercise 1
-
-
-def e_step_two(x, weights, means, sds):
-    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-    return joint / joint.sum(axis=1, keepdims=True)
-
-
-def test_e_step_check_accepts_right_answers_every_time():
-    for _ in range(30):  # fresh random data on every call
-        checks.e_step_two_components(e_step_two)
-
-
-def unnormalized(x, weights, means, sds):
-    return np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-
-
-def densities_only(x, weights, means, sds):
-    return norm.pdf(np.asarray(x)[:, None], means, sds)
-
-
-def no_weights(x, weights, means, sds):
-    return e_step_two(x, [0.5, 0.5], means, sds)
-
-
-def variance_for_sd(x, weights, means, sds):
-    return e_step_two(x, weights, means, np.asarray(sds) ** 2)
-
-
-def swapped(x, weights, means, sds):
-    return e_step_two(x, weights, means, sds)[:, ::-1]
-
-
-def transposed(x, weights, means, sds):
-    return e_step_two(x, weights, means, sds).T
-
-
-def wrong_axis(x, weights, means, sds):
-    joint = unnormalized(x, weights, means, sds)
-    return joint / joint.sum(axis=0, keepdims=True)
-
-
-def with_log_likelihood(x, weights, means, sds):  # the pair emlab's e_step_1d returns
-    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-    return joint / joint.sum(axis=1, keepdims=True), float(np.log(joint.sum(axis=1)).sum())
-
-
-def stub(x, weights, means, sds):
-    raise NotImplementedError
-
-
-def crashes(x, weights, means, sds):
-    return x[:, None] @ weights  # a shape error
-
-
-@pytest.mark.parametrize(
-    ("function", "message"),
-    [
-        (unnormalized, "not yet normalized"),
-        (densities_only, "multiply each by its weight"),
-        (no_weights, "leaves out the mixing weights"),
-        (variance_for_sd, "variance"),
-        (swapped, "columns swapped"),
-        (transposed, "transposed"),
-        (wrong_axis, "normalize along axis 1"),
-        (with_log_likelihood, "returned a tuple"),
-        (stub, "not implemented"),
-        (crashes, "raised ValueError"),
-        (..., "not defined"),
-    ],
-)
-def test_e_step_check_names_typical_mistakes(function, message):
-    for _ in range(5):
-        with pytest.raises(AssertionError, match=message):
-            checks.e_step_two_components(function)
-
-
-def test_e_step_check_rejects_a_small_error_without_a_named_cause():
-    def slightly_off(x, weights, means, sds):
-        return e_step_two(x, weights, np.asarray(means) + 0.5, sds)
-
-    with pytest.raises(AssertionError, match="resp is not right"):
-        checks.e_step_two_components(slightly_off)
-
-
-# --------------------------------------------------------------------------- Exercise 2
+# ---------------------------------------------------- the responsibility of the men at 180 cm
 
 
 def men_at_180(weights, means, sds):
@@ -138,7 +53,7 @@ def test_responsibility_check_names_typical_mistakes(answer, message):
     assert f"{RIGHT[1]:.3f}" not in str(error.value)  # never reveals the answer
 
 
-# --------------------------------------------------------------------------- Exercise 3
+# --------------------------------------------------------------------- counting parameters
 
 
 def test_parameter_count_check_accepts_the_formulas():

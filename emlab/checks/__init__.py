@@ -15,9 +15,9 @@ must print nothing: otter's doctest runner would read printed text as a wrong
 answer.
 
 One module per lesson holds that lesson's checks: ``exercises`` (how the exercises work),
-``likelihood`` (maximum likelihood), ``latent`` (latent variables and EM), ``kmeans``,
-``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D) and ``mixtures``
-(many dimensions); ``_core`` holds what they share. Every check is importable from here
+``likelihood`` (maximum likelihood), ``latent`` (latent variables), ``em_algorithm`` (the EM
+algorithm), ``kmeans``, ``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D)
+and ``mixtures`` (many dimensions); ``_core`` holds what they share. Every check is importable from here
 too (``emlab.checks.kmeans_assign``), which is how the lessons' test cells call them.
 """
 
@@ -25,13 +25,10 @@ from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
 from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
+from emlab.checks.em_algorithm import e_step_two_components, m_step_shared_sd
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
-from emlab.checks.latent import (
-    e_step_two_components,
-    global_warming_parameters,
-    responsibility_of_men_at_180,
-)
+from emlab.checks.latent import global_warming_parameters, responsibility_of_men_at_180
 from emlab.checks.likelihood import (
     coin_a_theta,
     gaussian_log_likelihood,
@@ -58,6 +55,7 @@ __all__ = [
     "kmeans_assign",
     "kmeans_blobs_inertia",
     "kmeans_update",
+    "m_step_shared_sd",
     "m_step_thetas",
     "mle_sigma",
     "not_answered",

@@ -1,27 +1,13 @@
-"""Checks for the exercises on latent variables and EM.
+"""Checks for the exercises of lesson 03, latent variables.
 
 See :mod:`emlab.checks` for what every check does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from emlab.checks._core import _call_e_step_1d, _fresh_rng, compare, not_answered
-
-
-def _two_component_problem(rng: np.random.Generator):
-    """Fresh heights-like data and a two-component 1-D mixture with unequal weights and sds."""
-    n = int(rng.integers(20, 60))
-    x = rng.normal(170.0, 12.0, size=n)
-    low, high = (0.15, 0.35) if rng.random() < 0.5 else (0.65, 0.85)
-    first = rng.uniform(low, high)
-    weights = np.array([first, 1.0 - first])
-    means = np.array([rng.uniform(150.0, 166.0), rng.uniform(172.0, 190.0)])
-    sds = np.array([rng.uniform(4.0, 7.0), rng.uniform(8.0, 11.0)])
-    return x, weights, means, rng.permutation(sds)
+from emlab.checks._core import compare, not_answered
 
 
 def _first_match(got, candidates, *, rtol: float = 1e-6) -> str | None:
@@ -32,75 +18,13 @@ def _first_match(got, candidates, *, rtol: float = 1e-6) -> str | None:
     return None
 
 
-def e_step_two_components(function: Callable) -> None:
-    """Check ``function(x, weights, means, sds) -> resp`` for a two-component 1-D mixture.
-
-    ``resp[i, k]`` :math:`= r_{ik} = \\pi_k \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2) / \\sum_j
-    \\pi_j \\mathcal{N}(x_i \\mid \\mu_j, \\sigma_j^2)`, compared with
-    :func:`emlab.gmm.e_step_1d` on fresh data with unequal weights and standard deviations.
-    """
-    from scipy.stats import norm
-
-    from emlab.gmm import e_step_1d
-
-    x, weights, means, sds = _two_component_problem(_fresh_rng())
-    got = _call_e_step_1d(function, x, weights, means, sds)
-    if isinstance(got, tuple):
-        raise AssertionError(
-            "your function returned a tuple: return only the responsibilities, "
-            "an array of shape (n, 2)."
-        )
-    expected, _ = e_step_1d(x, weights, means, sds)
-    densities = norm.pdf(x[:, np.newaxis], means, sds)
-    if not not_answered(got):
-        try:
-            values = np.asarray(got, dtype=float)
-        except (TypeError, ValueError):
-            values = None
-        message = None
-        if values is not None and values.shape == expected.shape:
-            message = _first_match(
-                values,
-                [
-                    (
-                        weights * densities,
-                        "resp holds the joint densities pi_k N(x_i | mu_k, sigma_k^2), not yet "
-                        "normalized: divide each row by its sum, p(x_i).",
-                    ),
-                    (
-                        densities,
-                        "resp holds the densities N(x_i | mu_k, sigma_k^2): multiply each by its "
-                        "weight pi_k, then divide each row by its sum.",
-                    ),
-                    (
-                        e_step_1d(x, [0.5, 0.5], means, sds)[0],
-                        "resp leaves out the mixing weights: r_ik is proportional to "
-                        "pi_k N(x_i | mu_k, sigma_k^2), not to the density alone.",
-                    ),
-                    (
-                        e_step_1d(x, weights, means, sds**2)[0],
-                        "resp uses the variance sigma_k^2 where the standard deviation sigma_k "
-                        "belongs (scipy.stats.norm's scale is the standard deviation).",
-                    ),
-                    (
-                        expected[:, ::-1],
-                        "resp has its columns swapped: column k must belong to component k "
-                        "(weights[k], means[k], sds[k]).",
-                    ),
-                ],
-            )
-        if message is not None:
-            raise AssertionError(message)
-    compare(got, expected, name="resp", sums_to_one_axis=1)
-
-
-#: The parameters of lesson 2's numeric exercise: EM's estimates on the heights, rounded.
+#: The parameters of lesson 03's numeric exercise: EM's estimates on the heights, rounded.
 #: Component 0 is the women, component 1 the men.
 HEIGHTS_EXERCISE_PARAMS = {"weights": (0.58, 0.42), "means": (163.6, 178.8), "sds": (7.3, 6.3)}
 
 
 def responsibility_of_men_at_180(r_men) -> None:
-    """Check a numeric answer: the men's responsibility for a person 180 cm tall (lesson 2).
+    """Check a numeric answer: the men's responsibility for a person 180 cm tall (lesson 03).
 
     :math:`r_1 = \\pi_1 \\mathcal{N}(180 \\mid \\mu_1, \\sigma_1^2) / \\sum_k \\pi_k
     \\mathcal{N}(180 \\mid \\mu_k, \\sigma_k^2)` under :data:`HEIGHTS_EXERCISE_PARAMS`;
@@ -185,7 +109,7 @@ def _count_with_hidden(causes: int, outcomes: int, states: int) -> int:
 
 
 def global_warming_parameters(n_full, n_hidden, *, causes=3, outcomes=4, states=3) -> None:
-    """Check a numeric answer: the parameter counts of the two global-warming models (lesson 2).
+    """Check a numeric answer: the parameter counts of the two global-warming models (lesson 03).
 
     With ``causes`` binary causes, ``outcomes`` binary outcomes and a hidden factor with
     ``states`` states: :math:`C + 2^C (2^E - 1)` without the hidden factor and
