@@ -86,3 +86,86 @@ def test_parameter_count_check_names_typical_mistakes(n_full, n_hidden, message)
     with pytest.raises(AssertionError, match=message) as error:
         checks.global_warming_parameters(n_full, n_hidden)
     assert "123" not in str(error.value) and "31" not in str(error.value)
+
+
+# ------------------------------------------------------------- the derivative of l in sigma_1
+
+
+def grad_sigma_1(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return np.sum(resp[:, 1] * (-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3))
+
+
+def test_gradient_formula_matches_a_central_difference():
+    """The reference formula is the derivative: the lesson's numerical check, done here."""
+    x, _ = datasets.heights_by_sex()
+    weights, means, sds = np.array([0.58, 0.42]), np.array([163.6, 178.8]), np.array([7.3, 6.3])
+    step = np.array([0.0, 1e-5])
+    up = gmm.e_step_1d(x, weights, means, sds + step)[1]
+    down = gmm.e_step_1d(x, weights, means, sds - step)[1]
+    assert grad_sigma_1(x, weights, means, sds) == pytest.approx((up - down) / 2e-5, rel=1e-6)
+
+
+def test_gradient_check_accepts_right_answers_every_time():
+    for _ in range(30):
+        checks.log_likelihood_gradient_sigma(grad_sigma_1)
+
+
+def test_gradient_check_accepts_a_numerical_derivative():
+    def central_difference(x, weights, means, sds):
+        step = np.array([0.0, 1e-5])
+        up = gmm.e_step_1d(x, weights, means, sds + step)[1]
+        return (up - gmm.e_step_1d(x, weights, means, sds - step)[1]) / 2e-5
+
+    checks.log_likelihood_gradient_sigma(central_difference)
+
+
+def per_point(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return resp[:, 1] * (-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3)
+
+
+def wrong_sign(x, weights, means, sds):
+    return -grad_sigma_1(x, weights, means, sds)
+
+
+def in_the_variance(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    v = sds[1] ** 2
+    return np.sum(resp[:, 1] * (-1 / (2 * v) + (x - means[1]) ** 2 / (2 * v**2)))
+
+
+def no_responsibilities(x, weights, means, sds):
+    return np.sum(-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3)
+
+
+def women(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return np.sum(resp[:, 0] * (-1 / sds[0] + (x - means[0]) ** 2 / sds[0] ** 3))
+
+
+def no_weights(x, weights, means, sds):
+    return grad_sigma_1(x, np.array([0.5, 0.5]), means, sds)
+
+
+def slightly_off(x, weights, means, sds):
+    return 1.01 * grad_sigma_1(x, weights, means, sds) + 0.5
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (per_point, "one per point"),
+        (wrong_sign, "wrong sign"),
+        (in_the_variance, "with respect to the variance"),
+        (no_responsibilities, "responsibility r_i1"),
+        (women, "sigma_0"),
+        (no_weights, "mixing weights"),
+        (slightly_off, "d l / d sigma_1 is not right"),
+        (..., "not defined"),
+    ],
+)
+def test_gradient_check_names_typical_mistakes(function, message):
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=message):
+            checks.log_likelihood_gradient_sigma(function)

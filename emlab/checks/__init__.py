@@ -28,7 +28,11 @@ from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibiliti
 from emlab.checks.em_algorithm import e_step_two_components, m_step_shared_sd
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
-from emlab.checks.latent import global_warming_parameters, responsibility_of_men_at_180
+from emlab.checks.latent import (
+    global_warming_parameters,
+    log_likelihood_gradient_sigma,
+    responsibility_of_men_at_180,
+)
 from emlab.checks.likelihood import (
     coin_a_theta,
     gaussian_log_likelihood,
@@ -55,6 +59,7 @@ __all__ = [
     "kmeans_assign",
     "kmeans_blobs_inertia",
     "kmeans_update",
+    "log_likelihood_gradient_sigma",
     "m_step_shared_sd",
     "m_step_thetas",
     "mle_sigma",

@@ -5,9 +5,11 @@ See :mod:`emlab.checks` for what every check does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from emlab.checks._core import compare, not_answered
+from emlab.checks._core import _call, _fresh_rng, compare, not_answered
 
 
 def _first_match(got, candidates, *, rtol: float = 1e-6) -> str | None:
@@ -176,3 +178,86 @@ def global_warming_parameters(n_full, n_hidden, *, causes=3, outcomes=4, states=
                 if message is not None:
                     raise AssertionError(message)
         compare(got, expected, name=name, reveal=False)
+
+
+def log_likelihood_gradient_sigma(function: Callable) -> None:
+    """Check ``function(x, weights, means, sds) -> float``: the derivative of l in sigma_1.
+
+    For a two-component 1-D mixture,
+
+    .. math::
+
+        \\frac{\\partial \\ell}{\\partial \\sigma_1}
+        = \\sum_{i=1}^n r_{i1} \\left(-\\frac{1}{\\sigma_1}
+          + \\frac{(x_i - \\mu_1)^2}{\\sigma_1^3}\\right),
+
+    compared on fresh data with unequal weights and standard deviations (and with a central
+    difference of :func:`emlab.gmm.e_step_1d`'s log-likelihood in the tests).
+    """
+    from emlab.gmm import e_step_1d
+
+    rng = _fresh_rng()
+    n = int(rng.integers(20, 60))
+    x = rng.normal(170.0, 12.0, size=n)
+    first = rng.uniform(0.15, 0.35) if rng.random() < 0.5 else rng.uniform(0.65, 0.85)
+    weights = np.array([first, 1.0 - first])
+    means = np.array([rng.uniform(150.0, 166.0), rng.uniform(172.0, 190.0)])
+    sds = rng.permutation([rng.uniform(4.0, 7.0), rng.uniform(8.0, 11.0)])
+    got = _call(function, "your function", x.copy(), weights.copy(), means.copy(), sds.copy())
+
+    def gradient(resp, k=1, power=1):
+        """d l / d sigma_k (power 1) or d l / d sigma_k^2 (power 2), given responsibilities."""
+        if power == 2:
+            return np.sum(
+                resp[:, k] * (-1 / (2 * sds[k] ** 2) + (x - means[k]) ** 2 / (2 * sds[k] ** 4))
+            )
+        return np.sum(resp[:, k] * (-1 / sds[k] + (x - means[k]) ** 2 / sds[k] ** 3))
+
+    resp = e_step_1d(x, weights, means, sds)[0]
+    expected = gradient(resp)
+    if not not_answered(got):
+        try:
+            values = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is not None and values.shape == (n,):
+            raise AssertionError(
+                f"your function returned {n} numbers, one per point: return their sum over i, "
+                f"one number."
+            )
+        if values is not None and values.size == 1:
+            value = float(values.reshape(()))
+            if not np.isclose(value, expected, rtol=1e-6):
+                message = _first_match(
+                    value,
+                    [
+                        (
+                            -expected,
+                            "your derivative has the wrong sign: the log-density falls with "
+                            "sigma_1 when (x_i - mu_1)^2 < sigma_1^2 and rises otherwise.",
+                        ),
+                        (
+                            gradient(resp, power=2),
+                            "that is the derivative with respect to the variance sigma_1^2; "
+                            "the exercise asks for the standard deviation sigma_1 (chain rule: "
+                            "multiply by d sigma_1^2 / d sigma_1 = 2 sigma_1).",
+                        ),
+                        (
+                            gradient(np.ones_like(resp)),
+                            "every point counts fully: weight each point's term by its "
+                            "responsibility r_i1 (the derivative of the log of a sum).",
+                        ),
+                        (
+                            gradient(resp, k=0),
+                            "that is the derivative for sigma_0, the women's component: "
+                            "use column 1 and means[1], sds[1].",
+                        ),
+                        (
+                            gradient(e_step_1d(x, [0.5, 0.5], means, sds)[0]),
+                            "your responsibilities leave out the mixing weights pi_k.",
+                        ),
+                    ],
+                )
+                if message is not None:
+                    raise AssertionError(message)
+    compare(got, expected, name="d l / d sigma_1")
