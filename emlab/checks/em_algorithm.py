@@ -116,7 +116,7 @@ def e_step_two_components(function: Callable) -> None:
         if np.any(bad[typos]) and not np.any(bad[ordinary]):
             raise AssertionError(
                 f"resp is right for ordinary heights but not for the ones typed in millimetres "
-                f"(x = {far[typos].min():.0f} cm and more): there both densities "
+                f"(x = {far[typos].min():.0f} and more): there both densities "
                 f"N(x_i | mu_k, sigma_k^2) underflow to 0.0, and 0/0 gives NaN. Work in log "
                 f"space, as lesson 00 does: log pi_k + norm.logpdf(x_i, mu_k, sigma_k), then "
                 f"subtract each row's maximum (or scipy.special.logsumexp) before np.exp."
