@@ -784,7 +784,7 @@ def likelihood_surface(
     return _label(ax, title, xlabel, ylabel)
 
 
-# --------------------------------------------------------------------------- lesson 2
+# --------------------------------------------------------------------------- lesson 03
 
 #: Face colour of an observed (shaded) node in :func:`graphical_model`.
 OBSERVED_NODE_COLOR = "#D9D9D9"
