@@ -557,6 +557,7 @@ def log_likelihood_curve(
     xlabel: str | None = "iteration",
     mark_monotone: bool = True,
     color: str = COLORS[0],
+    mark_start: bool = False,
 ) -> Axes:
     """The log-likelihood :math:`\\ell^{(t)}` at every iteration, one marker each.
 
@@ -574,6 +575,9 @@ def log_likelihood_curve(
     ylabel, title, xlabel : str or None
     mark_monotone : bool, default=True
     color : str, default=COLORS[0]
+    mark_start : bool, default=False
+        Draw iteration 0, the starting value, as a large white square labelled
+        "start", so that the jump from the start is not read as a step of the data.
 
     Returns
     -------
@@ -584,6 +588,9 @@ def log_likelihood_curve(
     values, iterations = _values_and_iterations(history_or_values)
     ax = _axes(ax)
     ax.plot(iterations, values, marker="o", markersize=4, color=color)
+    if mark_start and iterations.size and iterations[0] == 0:
+        ax.plot(0, values[0], "s", ms=9, mfc="white", mec=TOTAL_COLOR, mew=1.5, zorder=3)
+        ax.annotate("start", (0, values[0]), xytext=(8, 0), textcoords="offset points", va="center")
     if mark_monotone and values.size > 1:
         finite = values[np.isfinite(values)]
         tolerance = 1e-9 * (np.abs(finite).max() if finite.size else 1.0)
@@ -793,7 +800,7 @@ def likelihood_surface(
     return _label(ax, title, xlabel, ylabel)
 
 
-# --------------------------------------------------------------------------- lesson 2
+# --------------------------------------------------------------------------- lesson 03
 
 #: Face colour of an observed (shaded) node in :func:`graphical_model`.
 OBSERVED_NODE_COLOR = "#D9D9D9"

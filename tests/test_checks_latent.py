@@ -1,4 +1,4 @@
-"""The checks of lesson 02 accept right answers and name what is wrong in typical wrong ones."""
+"""The checks of lesson 03 accept right answers and name what is wrong in typical wrong ones."""
 
 import numpy as np
 import pytest
@@ -6,92 +6,7 @@ from scipy.stats import norm
 
 from emlab import checks, datasets, gmm
 
-# --------------------------------------------------------------------------- Exercise 1
-
-
-def e_step_two(x, weights, means, sds):
-    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-    return joint / joint.sum(axis=1, keepdims=True)
-
-
-def test_e_step_check_accepts_right_answers_every_time():
-    for _ in range(30):  # fresh random data on every call
-        checks.e_step_two_components(e_step_two)
-
-
-def unnormalized(x, weights, means, sds):
-    return np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-
-
-def densities_only(x, weights, means, sds):
-    return norm.pdf(np.asarray(x)[:, None], means, sds)
-
-
-def no_weights(x, weights, means, sds):
-    return e_step_two(x, [0.5, 0.5], means, sds)
-
-
-def variance_for_sd(x, weights, means, sds):
-    return e_step_two(x, weights, means, np.asarray(sds) ** 2)
-
-
-def swapped(x, weights, means, sds):
-    return e_step_two(x, weights, means, sds)[:, ::-1]
-
-
-def transposed(x, weights, means, sds):
-    return e_step_two(x, weights, means, sds).T
-
-
-def wrong_axis(x, weights, means, sds):
-    joint = unnormalized(x, weights, means, sds)
-    return joint / joint.sum(axis=0, keepdims=True)
-
-
-def with_log_likelihood(x, weights, means, sds):  # the pair emlab's e_step_1d returns
-    joint = np.asarray(weights) * norm.pdf(np.asarray(x)[:, None], means, sds)
-    return joint / joint.sum(axis=1, keepdims=True), float(np.log(joint.sum(axis=1)).sum())
-
-
-def stub(x, weights, means, sds):
-    raise NotImplementedError
-
-
-def crashes(x, weights, means, sds):
-    return x[:, None] @ weights  # a shape error
-
-
-@pytest.mark.parametrize(
-    ("function", "message"),
-    [
-        (unnormalized, "not yet normalized"),
-        (densities_only, "multiply each by its weight"),
-        (no_weights, "leaves out the mixing weights"),
-        (variance_for_sd, "variance"),
-        (swapped, "columns swapped"),
-        (transposed, "transposed"),
-        (wrong_axis, "normalize along axis 1"),
-        (with_log_likelihood, "returned a tuple"),
-        (stub, "not implemented"),
-        (crashes, "raised ValueError"),
-        (..., "not defined"),
-    ],
-)
-def test_e_step_check_names_typical_mistakes(function, message):
-    for _ in range(5):
-        with pytest.raises(AssertionError, match=message):
-            checks.e_step_two_components(function)
-
-
-def test_e_step_check_rejects_a_small_error_without_a_named_cause():
-    def slightly_off(x, weights, means, sds):
-        return e_step_two(x, weights, np.asarray(means) + 0.5, sds)
-
-    with pytest.raises(AssertionError, match="resp is not right"):
-        checks.e_step_two_components(slightly_off)
-
-
-# --------------------------------------------------------------------------- Exercise 2
+# ---------------------------------------------------- the responsibility of the men at 180 cm
 
 
 def men_at_180(weights, means, sds):
@@ -138,7 +53,7 @@ def test_responsibility_check_names_typical_mistakes(answer, message):
     assert f"{RIGHT[1]:.3f}" not in str(error.value)  # never reveals the answer
 
 
-# --------------------------------------------------------------------------- Exercise 3
+# --------------------------------------------------------------------- counting parameters
 
 
 def test_parameter_count_check_accepts_the_formulas():
@@ -171,3 +86,86 @@ def test_parameter_count_check_names_typical_mistakes(n_full, n_hidden, message)
     with pytest.raises(AssertionError, match=message) as error:
         checks.global_warming_parameters(n_full, n_hidden)
     assert "123" not in str(error.value) and "31" not in str(error.value)
+
+
+# ------------------------------------------------------------- the derivative of l in sigma_1
+
+
+def grad_sigma_1(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return np.sum(resp[:, 1] * (-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3))
+
+
+def test_gradient_formula_matches_a_central_difference():
+    """The reference formula is the derivative: the lesson's numerical check, done here."""
+    x, _ = datasets.heights_by_sex()
+    weights, means, sds = np.array([0.58, 0.42]), np.array([163.6, 178.8]), np.array([7.3, 6.3])
+    step = np.array([0.0, 1e-5])
+    up = gmm.e_step_1d(x, weights, means, sds + step)[1]
+    down = gmm.e_step_1d(x, weights, means, sds - step)[1]
+    assert grad_sigma_1(x, weights, means, sds) == pytest.approx((up - down) / 2e-5, rel=1e-6)
+
+
+def test_gradient_check_accepts_right_answers_every_time():
+    for _ in range(30):
+        checks.log_likelihood_gradient_sigma(grad_sigma_1)
+
+
+def test_gradient_check_accepts_a_numerical_derivative():
+    def central_difference(x, weights, means, sds):
+        step = np.array([0.0, 1e-5])
+        up = gmm.e_step_1d(x, weights, means, sds + step)[1]
+        return (up - gmm.e_step_1d(x, weights, means, sds - step)[1]) / 2e-5
+
+    checks.log_likelihood_gradient_sigma(central_difference)
+
+
+def per_point(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return resp[:, 1] * (-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3)
+
+
+def wrong_sign(x, weights, means, sds):
+    return -grad_sigma_1(x, weights, means, sds)
+
+
+def in_the_variance(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    v = sds[1] ** 2
+    return np.sum(resp[:, 1] * (-1 / (2 * v) + (x - means[1]) ** 2 / (2 * v**2)))
+
+
+def no_responsibilities(x, weights, means, sds):
+    return np.sum(-1 / sds[1] + (x - means[1]) ** 2 / sds[1] ** 3)
+
+
+def women(x, weights, means, sds):
+    resp, _ = gmm.e_step_1d(x, weights, means, sds)
+    return np.sum(resp[:, 0] * (-1 / sds[0] + (x - means[0]) ** 2 / sds[0] ** 3))
+
+
+def no_weights(x, weights, means, sds):
+    return grad_sigma_1(x, np.array([0.5, 0.5]), means, sds)
+
+
+def slightly_off(x, weights, means, sds):
+    return 1.01 * grad_sigma_1(x, weights, means, sds) + 0.5
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (per_point, "one per point"),
+        (wrong_sign, "wrong sign"),
+        (in_the_variance, "with respect to the variance"),
+        (no_responsibilities, "responsibility r_i1"),
+        (women, "sigma_0"),
+        (no_weights, "mixing weights"),
+        (slightly_off, "d l / d sigma_1 is not right"),
+        (..., "not defined"),
+    ],
+)
+def test_gradient_check_names_typical_mistakes(function, message):
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=message):
+            checks.log_likelihood_gradient_sigma(function)

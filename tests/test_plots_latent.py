@@ -1,4 +1,4 @@
-"""Tests of emlab.plots.graphical_model (lesson 2) on the Agg backend."""
+"""Tests of emlab.plots for lessons 03 and 04 (graphical_model, log_likelihood_curve's start) on Agg."""
 
 import matplotlib
 
@@ -82,3 +82,22 @@ def test_graphical_model_bad_input(nodes, edges, plates, word):
 def test_graphical_model_bad_radius():
     with pytest.raises(ValueError, match="radius"):
         plots.graphical_model(NODES, radius=0.0)
+
+
+def test_log_likelihood_curve_marks_the_start_only_when_asked():
+    values = [-4606.2, -3724.6, -3723.9, -3723.2]
+    plain = plots.log_likelihood_curve(values)
+    assert len(plain.lines) == 1 and "start" not in [t.get_text() for t in plain.texts]
+    ax = plots.log_likelihood_curve(values, mark_start=True)
+    (_, start) = ax.lines
+    assert start.get_marker() == "s" and start.get_xydata().tolist() == [[0.0, -4606.2]]
+    assert "start" in [text.get_text() for text in ax.texts]
+
+
+def test_log_likelihood_curve_marks_no_start_from_iteration_1():
+    from emlab.em import History, Snapshot
+
+    history = History(Snapshot(t, {}, value, None) for t, value in enumerate([-9.0, -5.0, -4.0]))
+    ax = plots.log_likelihood_curve(History(history[1:]), mark_start=True)
+    assert len(ax.lines) == 1 and "start" not in [text.get_text() for text in ax.texts]
+    assert ax.lines[0].get_xdata().tolist() == [1, 2]

@@ -2,10 +2,10 @@
 
 Every check
 
-* builds *fresh* data on each call (an unseeded generator), so that passing means
-  the code is right, not that a number was copied;
+* builds *fresh* data on each call, so that passing means the code is right, not that a number
+  was copied;
 * compares with emlab's own implementation of the same step, and turns away a
-  function that simply calls that implementation (see :func:`_call`);
+  function that simply calls that implementation (see :func:`_core._call`);
 * on a mismatch raises :class:`AssertionError` with a diagnosis a student can act
   on (wrong shape, rows that do not sum to one, off by a factor of n, the
   unstable version that underflows), and returns ``None`` when all is well.
@@ -15,11 +15,12 @@ must print nothing: otter's doctest runner would read printed text as a wrong
 answer.
 
 One module per lesson holds that lesson's checks: ``exercises`` (how the exercises work),
-``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent``
-(latent variables and EM), ``kmeans``, ``coins`` (the two coins), ``mixtures_1d`` (Gaussian
-mixtures in 1-D) and ``mixtures`` (many dimensions); ``_core`` holds what they share. Every
-check is importable from here too (``emlab.checks.kmeans_assign``), which is how the lessons'
-test cells call them.
+``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent`` (latent
+variables), ``em_algorithm`` (the EM algorithm), ``kmeans`` (k-means), ``coins`` (the two
+coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures`` (Gaussian mixtures in many
+dimensions); ``_core`` holds what they share.
+Every check is importable from here too (``emlab.checks.kmeans_assign``), which is how the
+lessons' test cells call them.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from emlab.checks.coins import (
     m_step_thetas,
     two_coins_em,
 )
+from emlab.checks.em_algorithm import e_step_two_components, m_step_shared_sd
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
 from emlab.checks.latent import (
-    e_step_two_components,
     global_warming_parameters,
+    log_likelihood_gradient_sigma,
     responsibility_of_men_at_180,
 )
 from emlab.checks.likelihood import (
@@ -72,6 +74,8 @@ __all__ = [
     "kmeans_assign",
     "kmeans_blobs_inertia",
     "kmeans_update",
+    "log_likelihood_gradient_sigma",
+    "m_step_shared_sd",
     "m_step_thetas",
     "mle_sigma",
     "not_answered",

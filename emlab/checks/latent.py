@@ -1,4 +1,4 @@
-"""Checks for the exercises on latent variables and EM.
+"""Checks for the exercises of lesson 03, latent variables.
 
 See :mod:`emlab.checks` for what every check does.
 """
@@ -9,19 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emlab.checks._core import _call_e_step_1d, _fresh_rng, compare, not_answered
-
-
-def _two_component_problem(rng: np.random.Generator):
-    """Fresh heights-like data and a two-component 1-D mixture with unequal weights and sds."""
-    n = int(rng.integers(20, 60))
-    x = rng.normal(170.0, 12.0, size=n)
-    low, high = (0.15, 0.35) if rng.random() < 0.5 else (0.65, 0.85)
-    first = rng.uniform(low, high)
-    weights = np.array([first, 1.0 - first])
-    means = np.array([rng.uniform(150.0, 166.0), rng.uniform(172.0, 190.0)])
-    sds = np.array([rng.uniform(4.0, 7.0), rng.uniform(8.0, 11.0)])
-    return x, weights, means, rng.permutation(sds)
+from emlab.checks._core import _call, _fresh_rng, compare, not_answered
 
 
 def _first_match(got, candidates, *, rtol: float = 1e-6) -> str | None:
@@ -32,75 +20,13 @@ def _first_match(got, candidates, *, rtol: float = 1e-6) -> str | None:
     return None
 
 
-def e_step_two_components(function: Callable) -> None:
-    """Check ``function(x, weights, means, sds) -> resp`` for a two-component 1-D mixture.
-
-    ``resp[i, k]`` :math:`= r_{ik} = \\pi_k \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2) / \\sum_j
-    \\pi_j \\mathcal{N}(x_i \\mid \\mu_j, \\sigma_j^2)`, compared with
-    :func:`emlab.gmm.e_step_1d` on fresh data with unequal weights and standard deviations.
-    """
-    from scipy.stats import norm
-
-    from emlab.gmm import e_step_1d
-
-    x, weights, means, sds = _two_component_problem(_fresh_rng())
-    got = _call_e_step_1d(function, x, weights, means, sds)
-    if isinstance(got, tuple):
-        raise AssertionError(
-            "your function returned a tuple: return only the responsibilities, "
-            "an array of shape (n, 2)."
-        )
-    expected, _ = e_step_1d(x, weights, means, sds)
-    densities = norm.pdf(x[:, np.newaxis], means, sds)
-    if not not_answered(got):
-        try:
-            values = np.asarray(got, dtype=float)
-        except (TypeError, ValueError):
-            values = None
-        message = None
-        if values is not None and values.shape == expected.shape:
-            message = _first_match(
-                values,
-                [
-                    (
-                        weights * densities,
-                        "resp holds the joint densities pi_k N(x_i | mu_k, sigma_k^2), not yet "
-                        "normalized: divide each row by its sum, p(x_i).",
-                    ),
-                    (
-                        densities,
-                        "resp holds the densities N(x_i | mu_k, sigma_k^2): multiply each by its "
-                        "weight pi_k, then divide each row by its sum.",
-                    ),
-                    (
-                        e_step_1d(x, [0.5, 0.5], means, sds)[0],
-                        "resp leaves out the mixing weights: r_ik is proportional to "
-                        "pi_k N(x_i | mu_k, sigma_k^2), not to the density alone.",
-                    ),
-                    (
-                        e_step_1d(x, weights, means, sds**2)[0],
-                        "resp uses the variance sigma_k^2 where the standard deviation sigma_k "
-                        "belongs (scipy.stats.norm's scale is the standard deviation).",
-                    ),
-                    (
-                        expected[:, ::-1],
-                        "resp has its columns swapped: column k must belong to component k "
-                        "(weights[k], means[k], sds[k]).",
-                    ),
-                ],
-            )
-        if message is not None:
-            raise AssertionError(message)
-    compare(got, expected, name="resp", sums_to_one_axis=1)
-
-
-#: The parameters of lesson 2's numeric exercise: EM's estimates on the heights, rounded.
+#: The parameters of lesson 03's numeric exercise: EM's estimates on the heights, rounded.
 #: Component 0 is the women, component 1 the men.
 HEIGHTS_EXERCISE_PARAMS = {"weights": (0.58, 0.42), "means": (163.6, 178.8), "sds": (7.3, 6.3)}
 
 
 def responsibility_of_men_at_180(r_men) -> None:
-    """Check a numeric answer: the men's responsibility for a person 180 cm tall (lesson 2).
+    """Check a numeric answer: the men's responsibility for a person 180 cm tall (lesson 03).
 
     :math:`r_1 = \\pi_1 \\mathcal{N}(180 \\mid \\mu_1, \\sigma_1^2) / \\sum_k \\pi_k
     \\mathcal{N}(180 \\mid \\mu_k, \\sigma_k^2)` under :data:`HEIGHTS_EXERCISE_PARAMS`;
@@ -185,7 +111,7 @@ def _count_with_hidden(causes: int, outcomes: int, states: int) -> int:
 
 
 def global_warming_parameters(n_full, n_hidden, *, causes=3, outcomes=4, states=3) -> None:
-    """Check a numeric answer: the parameter counts of the two global-warming models (lesson 2).
+    """Check a numeric answer: the parameter counts of the two global-warming models (lesson 03).
 
     With ``causes`` binary causes, ``outcomes`` binary outcomes and a hidden factor with
     ``states`` states: :math:`C + 2^C (2^E - 1)` without the hidden factor and
@@ -252,3 +178,86 @@ def global_warming_parameters(n_full, n_hidden, *, causes=3, outcomes=4, states=
                 if message is not None:
                     raise AssertionError(message)
         compare(got, expected, name=name, reveal=False)
+
+
+def log_likelihood_gradient_sigma(function: Callable) -> None:
+    """Check ``function(x, weights, means, sds) -> float``: the derivative of l in sigma_1.
+
+    For a two-component 1-D mixture,
+
+    .. math::
+
+        \\frac{\\partial \\ell}{\\partial \\sigma_1}
+        = \\sum_{i=1}^n r_{i1} \\left(-\\frac{1}{\\sigma_1}
+          + \\frac{(x_i - \\mu_1)^2}{\\sigma_1^3}\\right),
+
+    compared on fresh data with unequal weights and standard deviations (and with a central
+    difference of :func:`emlab.gmm.e_step_1d`'s log-likelihood in the tests).
+    """
+    from emlab.gmm import e_step_1d
+
+    rng = _fresh_rng()
+    n = int(rng.integers(20, 60))
+    x = rng.normal(170.0, 12.0, size=n)
+    first = rng.uniform(0.15, 0.35) if rng.random() < 0.5 else rng.uniform(0.65, 0.85)
+    weights = np.array([first, 1.0 - first])
+    means = np.array([rng.uniform(150.0, 166.0), rng.uniform(172.0, 190.0)])
+    sds = rng.permutation([rng.uniform(4.0, 7.0), rng.uniform(8.0, 11.0)])
+    got = _call(function, "your function", x.copy(), weights.copy(), means.copy(), sds.copy())
+
+    def gradient(resp, k=1, power=1):
+        """d l / d sigma_k (power 1) or d l / d sigma_k^2 (power 2), given responsibilities."""
+        if power == 2:
+            return np.sum(
+                resp[:, k] * (-1 / (2 * sds[k] ** 2) + (x - means[k]) ** 2 / (2 * sds[k] ** 4))
+            )
+        return np.sum(resp[:, k] * (-1 / sds[k] + (x - means[k]) ** 2 / sds[k] ** 3))
+
+    resp = e_step_1d(x, weights, means, sds)[0]
+    expected = gradient(resp)
+    if not not_answered(got):
+        try:
+            values = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is not None and values.shape == (n,):
+            raise AssertionError(
+                f"your function returned {n} numbers, one per point: return their sum over i, "
+                f"one number."
+            )
+        if values is not None and values.size == 1:
+            value = float(values.reshape(()))
+            if not np.isclose(value, expected, rtol=1e-6):
+                message = _first_match(
+                    value,
+                    [
+                        (
+                            -expected,
+                            "your derivative has the wrong sign: the log-density falls with "
+                            "sigma_1 when (x_i - mu_1)^2 < sigma_1^2 and rises otherwise.",
+                        ),
+                        (
+                            gradient(resp, power=2),
+                            "that is the derivative with respect to the variance sigma_1^2; "
+                            "the exercise asks for the standard deviation sigma_1 (chain rule: "
+                            "multiply by d sigma_1^2 / d sigma_1 = 2 sigma_1).",
+                        ),
+                        (
+                            gradient(np.ones_like(resp)),
+                            "every point counts fully: weight each point's term by its "
+                            "responsibility r_i1 (the derivative of the log of a sum).",
+                        ),
+                        (
+                            gradient(resp, k=0),
+                            "that is the derivative for sigma_0, the women's component: "
+                            "use column 1 and means[1], sds[1].",
+                        ),
+                        (
+                            gradient(e_step_1d(x, [0.5, 0.5], means, sds)[0]),
+                            "your responsibilities leave out the mixing weights pi_k.",
+                        ),
+                    ],
+                )
+                if message is not None:
+                    raise AssertionError(message)
+    compare(got, expected, name="d l / d sigma_1")
