@@ -18,11 +18,18 @@ tar xzf "mathjax-$MATHJAX.tgz" -C mathjax
 tar xzf "jupyter-widgets-html-manager-$HTML_MANAGER.tgz" -C html-manager
 
 rm -rf "$out/mathjax" "$out/html-manager"
-mkdir -p "$out/mathjax/output/chtml/fonts" "$out/html-manager"
+mkdir -p "$out/mathjax/output/chtml/fonts" "$out/mathjax/a11y" "$out/mathjax/input" \
+  "$out/mathjax/sre/mathmaps" "$out/html-manager"
 # MathJax: the all-in-one TeX component (every TeX extension built in, so nothing is autoloaded)
 # and the web fonts its CommonHTML output uses.
 cp mathjax/package/es5/tex-chtml-full.js mathjax/package/LICENSE "$out/mathjax/"
 cp -r mathjax/package/es5/output/chtml/fonts/woff-v2 "$out/mathjax/output/chtml/fonts/"
+# MathJax's accessibility components, which its menu loads when a reader turns on speech or the
+# formula explorer (the explorer reads formulas aloud and lets the arrow keys walk through them),
+# with the Speech Rule Engine's English and Nemeth (braille) rules.
+cp mathjax/package/es5/a11y/*.js "$out/mathjax/a11y/"
+cp mathjax/package/es5/input/mml.js "$out/mathjax/input/"
+cp mathjax/package/es5/sre/mathmaps/{base,en,nemeth}.json "$out/mathjax/sre/mathmaps/"
 # ipywidgets' standalone renderer (standard widgets, no RequireJS) and the icon fonts it links,
 # in the formats current browsers load (woff2, woff).
 cp html-manager/package/dist/embed.js html-manager/package/dist/embed.js.LICENSE.txt "$out/html-manager/"
@@ -32,7 +39,7 @@ cat > "$out/README.md" <<NOTE
 
 | package | version | license | files |
 | --- | --- | --- | --- |
-| mathjax | $MATHJAX | Apache-2.0 (mathjax/LICENSE) | es5/tex-chtml-full.js, es5/output/chtml/fonts/woff-v2/ |
+| mathjax | $MATHJAX | Apache-2.0 (mathjax/LICENSE) | es5/tex-chtml-full.js, es5/output/chtml/fonts/woff-v2/, es5/a11y/, es5/input/mml.js, es5/sre/mathmaps/ (base, en, nemeth) |
 | @jupyter-widgets/html-manager | $HTML_MANAGER | BSD-3-Clause (ipywidgets; bundled notices in embed.js.LICENSE.txt) | dist/embed.js and its woff/woff2 fonts |
 NOTE
 du -sh "$out"

@@ -29,7 +29,6 @@ The lesson-1 explorer, :func:`likelihood_explorer`, has sliders for
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,27 +90,129 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-#: Text for the buttons of matplotlib's HTML animation, which otherwise draws them with
-#: Font Awesome icons fetched from a CDN (blank buttons in a classroom without internet).
-_BUTTON_TEXT = {
-    "fa fa-minus": "&minus;",
-    "fa fa-plus": "+",
-    "fa fa-fast-backward": "|&#x25C0;",
-    "fa fa-step-backward": "&#x25C1;",
-    "fa fa-play fa-flip-horizontal": "&#x25C0;",
-    "fa fa-pause": "&#x2759;&#x2759;",
-    "fa fa-play": "&#x25B6;",
-    "fa fa-step-forward": "&#x25B7;",
-    "fa fa-fast-forward": "&#x25B6;|",
-}
+def _jpeg(figure, dpi: int) -> str:
+    """``figure`` as a base64 JPEG at ``dpi`` (an animation's frame: a fifth of a PNG's size)."""
+    import base64
+
+    from PIL import Image
+
+    figure.set_dpi(dpi)
+    try:
+        figure.canvas.draw()
+        width, height = figure.canvas.get_width_height(physical=True)
+        image = Image.frombuffer(
+            "RGBA", (width, height), figure.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        )
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="jpeg", quality=80)
+    finally:
+        figure.set_dpi(DPI)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _offline(html: str) -> str:
-    """Make matplotlib's animation HTML self-contained: no stylesheet from a CDN."""
-    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
-    for icon, text in _BUTTON_TEXT.items():
-        html = html.replace(f'<i class="{icon}"></i>', f"<span>{text}</span>")
-    return html
+def _what_moved(before: dict, after: dict) -> str:
+    """``"The means moved by up to 0.83; the weights by up to 0.05."``: an M-step in words."""
+    moved = []
+    for name, value in after.items():
+        old = before.get(name)
+        if old is None or np.shape(old) != np.shape(value):
+            continue
+        change = float(np.max(np.abs(np.asarray(value, float) - np.asarray(old, float))))
+        if change > 0:
+            moved.append((name.replace("_", " "), change))
+    if not moved:
+        return "Nothing moved."
+    first, *rest = moved
+    parts = [f"The {first[0]} moved by up to {first[1]:.3g}"]
+    parts += [f"the {name} by up to {change:.3g}" for name, change in rest]
+    return "; ".join(parts) + "."
+
+
+#: The player's script: buttons and a slider over the frames, the image's alt text and a polite
+#: live region kept in step. Plain ES5, no library, nothing loaded from outside.
+_PLAYER_SCRIPT = """
+(function () {
+  var root = document.getElementById("%(id)s");
+  if (!root || root.dataset.ready) return;
+  root.dataset.ready = "1";
+  var data = JSON.parse(root.querySelector("script[type='application/json']").textContent);
+  var image = root.querySelector("img"), status = root.querySelector(".emlab-player-status");
+  var slider = root.querySelector("input[type=range]"), play = root.querySelector("[data-action=play]");
+  var index = 0, timer = null;
+  function show(i) {
+    index = Math.max(0, Math.min(data.images.length - 1, i));
+    image.src = "data:image/jpeg;base64," + data.images[index];
+    image.alt = data.texts[index];
+    slider.value = index;
+    slider.setAttribute("aria-valuetext", "frame " + (index + 1) + " of " + data.images.length);
+    status.textContent = data.texts[index];
+  }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    play.textContent = "Play";
+  }
+  function start() {
+    if (index === data.images.length - 1) show(0);
+    timer = setInterval(function () {
+      if (index >= data.images.length - 1) { stop(); return; }
+      show(index + 1);
+    }, data.interval);
+    play.textContent = "Pause";
+  }
+  root.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button) return;
+    var action = button.dataset.action;
+    if (action === "play") { if (timer === null) start(); else stop(); return; }
+    stop();
+    if (action === "first") show(0);
+    if (action === "previous") show(index - 1);
+    if (action === "next") show(index + 1);
+    if (action === "last") show(data.images.length - 1);
+  });
+  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
+})();
+"""
+
+
+def _player_html(name: str, images: list[str], texts: list[str], interval: int) -> str:
+    """A self-contained, accessible HTML player over JPEG frames with text alternatives."""
+    import hashlib
+    import html
+    import json
+
+    player_id = "emlab-player-" + hashlib.md5("\n".join(texts).encode()).hexdigest()[:16]
+    data = json.dumps({"images": images, "texts": texts, "interval": interval})
+    data = data.replace("</", "<\\/")  # no "</script>" can end the data early
+    title = html.escape(f"{name}: EM step by step, {len(images)} frames")
+    first = html.escape(texts[0])
+    buttons = "".join(
+        f'<button type="button" data-action="{action}">{label}</button>'
+        for action, label in (
+            ("first", "First"),
+            ("previous", "Previous"),
+            ("play", "Play"),
+            ("next", "Next"),
+            ("last", "Last"),
+        )
+    )
+    return (
+        f'<div class="emlab-player" id="{player_id}" role="group" aria-label="{title}" '
+        f'tabindex="-1">'
+        f'<figure style="margin: 0; max-width: 100%">'
+        f'<img src="data:image/jpeg;base64,{images[0]}" alt="{first}" '
+        f'style="max-width: 100%; height: auto; display: block">'
+        f'<figcaption class="emlab-player-status" aria-live="polite" '
+        f'style="font-size: 0.95em; margin: 0.3em 0">{first}</figcaption></figure>'
+        f'<div class="emlab-player-controls" style="display: flex; flex-wrap: wrap; '
+        f'gap: 0.3em; align-items: center">{buttons}'
+        f'<label style="display: flex; flex-wrap: wrap; gap: 0.3em; align-items: center">'
+        f'Frame <input type="range" min="0" max="{len(images) - 1}" value="0" step="1" '
+        f'aria-valuetext="frame 1 of {len(images)}" style="max-width: 100%"></label></div>'
+        f'<script type="application/json">{data}</script>'
+        f"<script>{_PLAYER_SCRIPT % {'id': player_id}}</script>"
+        f"</div>"
+    )
 
 
 @dataclass(frozen=True)
@@ -238,38 +339,50 @@ class Explorer:
         self.show(0)
         return grid
 
-    def animation(self, max_frames: int = 16, interval: int = 700, dpi: int = 72):
+    def describe(self, index: int) -> str:
+        """Half-step ``index`` in words: what the frame shows, what moved, the log-likelihood.
+
+        The text alternative of the animation's frame (and what a screen reader announces
+        when the frame changes), for example ``"k-means, half-step 3 of 20: iteration 2:
+        M-step (parameters move). The centroids moved by up to 0.83. Log-likelihood
+        -5694.812."``.
+        """
+        frame, last = self.frames[index], len(self.frames) - 1
+        text = f"{self.name}, half-step {index} of {last}: {frame.label}."
+        if index > 0:
+            before = self.frames[index - 1]
+            if frame.step == "M":
+                text += " " + _what_moved(before.params, frame.params)
+            else:
+                moved = int(np.sum(before.resp.argmax(axis=1) != frame.resp.argmax(axis=1)))
+                text += (
+                    f" Responsibilities recomputed: {moved} of {len(frame.resp)} data points "
+                    f"changed their most responsible component."
+                )
+        return f"{text} Log-likelihood {frame.log_likelihood:.3f}."
+
+    def animation(self, max_frames: int = 16, interval: int = 700, dpi: int = 100):
         """An HTML/JavaScript animation of the half-steps; plays without Python (in the book).
 
         Every half-step of the first iterations is shown, then evenly spaced ones up to
-        the last, ``max_frames`` in all, so the notebook stays small. The frames go
-        straight to matplotlib's ``HTMLWriter`` (what ``Animation.to_jshtml`` uses):
-        ``FuncAnimation`` would draw every frame once more on the canvas before saving
-        it, which took half the time (the frames are the same, byte for byte).
+        the last, ``max_frames`` in all, so the notebook stays small. The player is made to
+        be used by everyone: each frame's image has a text alternative (:meth:`describe`),
+        a polite live region announces it when the frame changes, the controls are buttons
+        and a slider with names that work from the keyboard, and they wrap on a narrow
+        screen. It loads nothing from outside.
         """
-        import tempfile
-        from pathlib import Path
-
-        import matplotlib as mpl
         from IPython.display import HTML
-        from matplotlib.animation import HTMLWriter
 
-        settings = {
-            "animation.frame_format": "jpeg",  # a fifth of the size of PNG frames
-            "savefig.dpi": dpi,
-        }
+        picks = self.animation_frames(max_frames)
+        images, texts = [], []
         try:
-            with mpl.rc_context(settings), tempfile.TemporaryDirectory() as folder:
-                path = Path(folder, "animation.html")
-                writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
-                with writer.saving(self.figure, path, dpi=dpi):
-                    for index in self.animation_frames(max_frames):
-                        self.show(int(index))
-                        writer.grab_frame()
-                html = path.read_text()
+            for index in picks:
+                self.show(int(index))
+                images.append(_jpeg(self.figure, dpi))
+                texts.append(self.describe(int(index)))
         finally:
             self.show(0)
-        return HTML(_offline(html))
+        return HTML(_player_html(self.name, images, texts, interval))
 
     def animation_frames(self, max_frames: int = 16) -> list[int]:
         """Which half-steps :meth:`animation` shows: all of the first few, then evenly spaced."""
@@ -305,20 +418,32 @@ class _ExplorerWidget:
             min=0,
             max=len(explorer.frames) - 1,
             description="half-step",
+            tooltip="half-step of EM to show (0 is the start)",
             continuous_update=True,
             layout=ipw.Layout(width="60%"),
         )
-        self.play = ipw.Play(value=0, min=0, max=self.slider.max, interval=400, description="play")
+        self.play = ipw.Play(
+            value=0,
+            min=0,
+            max=self.slider.max,
+            interval=400,
+            description="play",
+            tooltip="play the half-steps one after another",
+        )
         ipw.jslink((self.play, "value"), (self.slider, "value"))
         self.seed = ipw.BoundedIntText(
             value=explorer.seed,
             min=0,
             max=2**31 - 1,
             description="seed",
+            tooltip="seed of the random start",
             layout=ipw.Layout(width="160px"),
         )
         self.restart_button = ipw.Button(
-            description="new random start", icon="refresh", layout=ipw.Layout(width="auto")
+            description="new random start",
+            tooltip="fit again from a new random start",
+            icon="refresh",
+            layout=ipw.Layout(width="auto"),
         )
         self.label = ipw.Label(value=explorer.status())
         controls = [self.play, self.slider]
@@ -330,6 +455,7 @@ class _ExplorerWidget:
                 min=1,
                 max=explorer.max_components,
                 description="components",
+                tooltip="number of components (clusters, coins)",
                 continuous_update=False,
                 style={"description_width": "initial"},
             )
@@ -419,7 +545,15 @@ class _CoinsView:
         self.values = np.arange(self.n_tosses + 1)
         self.counts = np.bincount(self.heads.astype(int).ravel(), minlength=self.n_tosses + 1)
         self.bars = self.bar_ax.bar(self.values, self.counts, color="#0072B2", label="coin A")
-        self.bars_b = self.bar_ax.bar(self.values, self.counts, color="#E69F00", label="coin B")
+        self.bars_b = self.bar_ax.bar(  # hatched: the coins differ by more than colour
+            self.values,
+            self.counts,
+            color="#E69F00",
+            hatch="//",
+            edgecolor="black",
+            linewidth=0.3,
+            label="coin B",
+        )
         self.bar_ax.set(
             title="trials by heads, split between the coins",
             xlabel="heads in the trial",

@@ -8,21 +8,16 @@ request outside the book refused and recorded. Screenshots go to ``artifacts/boo
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import build_book
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "book"
@@ -33,28 +28,6 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("jupyter_book") is None,
     reason="jupyter-book is not installed: pip install -e '.[book]' (make test installs it)",
 )
-
-
-def _jupyter_book() -> str:
-    exe = Path(sys.executable).with_name("jupyter-book")
-    return str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book")
-
-
-def build_book(source: Path, out: Path, edition: str = "instructor") -> Path:
-    """Build the book at ``source`` into ``out`` as `make book` does; return the HTML folder."""
-    command = [_jupyter_book(), "build", str(source), "--config", str(source / "book.yml")]
-    command += ["--toc", str(source / "book" / "_toc.yml"), "--path-output", str(out)]
-    command += ["-W", "-n", "--keep-going", "--all"]
-    env = {**os.environ, "EMLAB_BOOK_EDITION": edition}
-    result = subprocess.run(command, cwd=source, capture_output=True, text=True, env=env)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
-    return out / "_build" / "html"
-
-
-@pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Path:
-    return build_book(ROOT, tmp_path_factory.mktemp("book"))
 
 
 def _page(lesson: Path) -> str:
@@ -241,23 +214,6 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # every saved widget view is drawn by ipywidgets' renderer next to its <script> (this many are not)
 UNRENDERED_WIDGETS = f"""() => [...document.querySelectorAll("script[type='{WIDGET_VIEW}']")]
   .filter((s) => !s.parentElement.querySelector(".jupyter-widgets")).length"""
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def server(book):
-    """The built book over HTTP on the loopback interface, as a host would serve it."""
-    handler = functools.partial(_QuietHandler, directory=str(book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 class Reader:

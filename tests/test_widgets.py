@@ -1,6 +1,8 @@
 """Drive the explorers from Python: move sliders, press buttons, check what is drawn and shown."""
 
+import base64
 import io
+import json
 import re
 import warnings
 
@@ -119,7 +121,40 @@ def test_animation_plays_without_python_and_loads_nothing_from_outside(blobs):
     html = explorer.animation(max_frames=6).data
     assert "<script" in html and "http://" not in html and "https://" not in html
     assert 'class="fa' not in html  # no icon font: the buttons carry text
-    assert html.count("data:image/jpeg;base64") == len(explorer.animation_frames(6))
+    data = json.loads(re.search(r'<script type="application/json">(.*?)</script>', html).group(1))
+    picks = explorer.animation_frames(6)
+    assert len(data["images"]) == len(data["texts"]) == len(picks)
+    assert data["texts"] == [explorer.describe(i) for i in picks]
+    for image in data["images"]:
+        Image.open(io.BytesIO(base64.b64decode(image))).verify()  # every frame is a JPEG
+
+
+def test_the_animation_is_usable_with_a_screen_reader_and_a_keyboard(blobs):
+    explorer = widgets.kmeans_explorer(blobs, seed=3)
+    html = explorer.animation(max_frames=6).data
+    first = explorer.describe(0)
+    assert f'alt="{first}"' in html  # the frame's text alternative
+    assert re.search(r'<figcaption class="emlab-player-status" aria-live="polite"[^>]*>', html)
+    assert re.search(r'role="group" aria-label="k-means: EM step by step, \d+ frames"', html)
+    for name in ("First", "Previous", "Play", "Next", "Last"):  # named by their visible text
+        assert f">{name}</button>" in html
+    assert re.search(r"<label[^>]*>Frame <input type=\"range\"", html)  # a labelled slider
+    assert "flex-wrap: wrap" in html  # the controls wrap on a narrow screen
+
+
+def test_each_half_step_is_described_in_words(blobs):
+    explorer = widgets.kmeans_explorer(blobs, seed=19)
+    last = len(explorer.frames) - 1
+    assert explorer.describe(0).startswith(f"k-means, half-step 0 of {last}: start")
+    m_step = explorer.describe(1)
+    moved = np.abs(explorer.frames[1].params["centroids"] - explorer.frames[0].params["centroids"])
+    assert f"The centroids moved by up to {moved.max():.3g}." in m_step
+    e_step = explorer.describe(2)
+    changed = int(
+        np.sum(explorer.frames[1].resp.argmax(axis=1) != explorer.frames[2].resp.argmax(axis=1))
+    )
+    assert f"{changed} of {len(blobs)} data points changed" in e_step
+    assert e_step.endswith(f"Log-likelihood {explorer.frames[2].log_likelihood:.3f}.")
 
 
 def test_animation_frames_keep_the_first_half_steps_and_the_last():

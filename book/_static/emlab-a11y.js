@@ -1,0 +1,72 @@
+// EM Lab book: keyboard and screen-reader touches (see book/_ext/emlab_a11y.py).
+document.addEventListener("DOMContentLoaded", () => {
+  // A written answer's dropdown says what it will do: "Show solution", then "Hide solution".
+  for (const details of document.querySelectorAll("details.sd-dropdown.emlab-solution")) {
+    const text = details.querySelector(":scope > summary .sd-summary-text");
+    if (!text) continue;
+    const say = () => { text.textContent = details.open ? "Hide solution" : "Show solution"; };
+    details.addEventListener("toggle", say);
+    say();
+  }
+
+  // A lesson with an explorer offers a link straight to it, first in the main content: from the
+  // top of the page, "Skip to main content" then "Skip to the explorer" reach its controls.
+  const player = document.querySelector(".emlab-player[id]");
+  const main = document.querySelector("#main-content");
+  if (player && main) {
+    const skip = document.createElement("a");
+    skip.href = "#" + player.id;
+    skip.className = "emlab-skip-explorer";
+    skip.textContent = "Skip to the explorer";
+    skip.addEventListener("click", () => { player.focus(); });
+    main.prepend(skip);
+  }
+
+  // On a narrow screen a wide formula scrolls sideways inside its own box (emlab-book.css): such
+  // a box must be reachable from the keyboard to be scrolled, and named.
+  const markScrolling = () => {
+    for (const box of document.querySelectorAll("div.math")) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "formula (scrolls sideways)");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    }
+  };
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    window.MathJax.startup.promise.then(markScrolling);
+  }
+  window.addEventListener("resize", markScrolling);
+
+  // Formulas are not Tab stops (book.yml sets MathJax's inTabOrder to false), so that a keyboard
+  // user reaches the lesson's controls quickly. A page with formulas offers one button that turns
+  // on MathJax's formula explorer: the formulas join the Tab order and the arrow keys walk
+  // through them, read aloud. MathJax remembers the choice across pages.
+  const article = document.querySelector("article.bd-article");
+  const mathjax = window.MathJax;
+  if (!article || !mathjax || !document.querySelector(".math")) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn btn-sm emlab-math-explorer";
+  button.setAttribute("aria-pressed", "false");
+  button.textContent = "Explore formulas with the keyboard";
+  article.prepend(button);
+  const ready = mathjax.startup && mathjax.startup.promise ? mathjax.startup.promise : Promise.resolve();
+  ready.then(() => {
+    const menu = mathjax.startup.document.menu;
+    if (!menu || !menu.menu) { button.remove(); return; }
+    const variable = (name) => menu.menu.pool.lookup(name);
+    const show = () => button.setAttribute("aria-pressed", String(Boolean(variable("explorer").getValue())));
+    button.addEventListener("click", () => {
+      const on = !variable("explorer").getValue();
+      variable("inTabOrder").setValue(on);
+      variable("explorer").setValue(on);
+      show();
+    });
+    show();
+  });
+});
