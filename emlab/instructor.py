@@ -44,6 +44,21 @@ __all__ = [
 
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 INIT_PATTERN = re.compile(r"otter\.Notebook\(\s*[\"']([^\"']+\.ipynb)[\"']\s*\)")
+QUESTION_MARKER = "# BEGIN QUESTION"
+#: Added to otter's set-up cell in the student editions: how a check's result is shown.
+FEEDBACK_SETUP = (
+    "import emlab.feedback\n"
+    "\n"
+    "emlab.feedback.install()  # each check: one line with the exercise, its points, what to fix\n"
+)
+#: The Markdown cell above the student editions' last cell.
+PROGRESS_INTRO = (
+    "## Your exercises at a glance\n"
+    "\n"
+    "Run this cell when you have worked through the lesson: it runs every check again and lists,\n"
+    "for each exercise, whether it passed, what is not right yet, and which answers your\n"
+    "instructor reads by hand."
+)
 
 
 def _cells(path: Path) -> list[dict]:
@@ -111,7 +126,9 @@ def make_student_editions(
             if not run_tests:
                 args.insert(1, "--no-run-tests")
             _otter(*args)
-            _title_first(dist / "student" / notebook.name, student_dir / notebook.name)
+            _finish_student_edition(
+                dist / "student" / notebook.name, student_dir / notebook.name, notebook
+            )
             (zip_path,) = (dist / "autograder").glob("*.zip")
             shutil.copy(zip_path, autograder_dir / f"{notebook.stem}.zip")
             shutil.copy(dist / "autograder" / notebook.name, autograder_dir / notebook.name)
@@ -119,16 +136,61 @@ def make_student_editions(
     return written
 
 
-def _title_first(source: Path, target: Path) -> None:
-    """Copy a student notebook, moving otter's set-up cell below the lesson's title cell."""
+def _questions_of(notebook: Path) -> tuple[list[str], list[str]]:
+    """The exercises of an instructor notebook in order, and those answered in words."""
+    import yaml
+
+    names, written = [], []
+    for cell in _cells(notebook):
+        text = _source(cell).strip()
+        if cell["cell_type"] == "raw" and text.startswith(QUESTION_MARKER):
+            config = yaml.safe_load(text[len(QUESTION_MARKER) :]) or {}
+            names.append(str(config["name"]))
+            if config.get("manual"):
+                written.append(str(config["name"]))
+    return names, written
+
+
+def _code_cell(source: str, cell_id: str) -> dict:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": cell_id,
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def _finish_student_edition(source: Path, target: Path, instructor_notebook: Path) -> None:
+    """Copy otter's student notebook, made ready to hand out.
+
+    * otter's set-up cell moves below the lesson's title cell, and installs
+      :mod:`emlab.feedback`, so that each ``grader.check`` shows one line: the exercise,
+      its points and what to fix;
+    * a last cell lists every exercise of the lesson at a glance
+      (:func:`emlab.feedback.progress`).
+    """
     notebook = json.loads(Path(source).read_text(encoding="utf-8"))
     cells = notebook["cells"]
-    if (
-        len(cells) > 1
-        and INIT_PATTERN.search(_source(cells[0]))
-        and cells[1]["cell_type"] == "markdown"
-    ):
-        cells[0], cells[1] = cells[1], cells[0]
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and INIT_PATTERN.search(_source(cell)):
+            cell["source"] = _source(cell).rstrip("\n") + "\n" + FEEDBACK_SETUP
+            if i == 0 and len(cells) > 1 and cells[1]["cell_type"] == "markdown":
+                cells[0], cells[1] = cells[1], cells[0]
+            break
+    names, written = _questions_of(instructor_notebook)
+    if names:
+        progress = f"emlab.feedback.progress(grader, {names!r}, written={written!r})"
+        cells.append(
+            {
+                "cell_type": "markdown",
+                "id": "emlab-progress-intro",
+                "metadata": {},
+                "source": PROGRESS_INTRO,
+            }
+        )
+        cells.append(_code_cell(progress, "emlab-progress"))
     Path(target).write_text(
         json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )

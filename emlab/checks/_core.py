@@ -178,8 +178,35 @@ def _call(function: Callable, name: str, *args, answers=()):
         return function(*args)
     except NotImplementedError:
         raise AssertionError(f"{name} is not implemented yet: replace the stub.") from None
-    except Exception as exc:  # the student's code failed: say so plainly
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # the student's code failed: say so plainly, and where
+        raise AssertionError(
+            f"{name} raised {type(exc).__name__}{_where(function, exc)}: {exc}. That is an error "
+            f"in your own code: fix it, run its cell again, then this check."
+        ) from None
+
+
+def _where(function: Callable, exc: BaseException) -> str:
+    """Where in ``function``'s own code ``exc`` was raised: `` at line 3 of f (`y = x[5]`)``.
+
+    The last frame of the traceback that runs code from the file (or notebook cell) that
+    defines ``function``; the line is counted from the function's ``def`` line (1). Empty
+    when the error did not pass through that code (a built-in was called with bad input).
+    """
+    import linecache
+
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    line, traceback = None, exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == code.co_filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    if line is None:
+        return ""
+    text = linecache.getline(code.co_filename, line).strip()
+    where = f" at line {line - code.co_firstlineno + 1} of {function.__name__}"
+    return f"{where} (`{text}`)" if text else where
 
 
 def _call_e_step_1d(function: Callable, x, weights, means, sds):
