@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # JupyterLab refuses to run as root unless told it is fine (containers, CI).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
+NOTES     := $(sort $(wildcard notebooks/notes/[0-9][0-9]-*.ipynb))
 
 .PHONY: help setup lab test lint format execute wheel clean
 
@@ -44,9 +45,9 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bottom, in a fresh kernel
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=120 \
-	    --ExecutePreprocessor.record_timing=False $(or $(NB),$(NOTEBOOKS))
-	$(BIN)/python tools/tidy_outputs.py $(or $(NB),$(NOTEBOOKS))
-	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS)) || true
+	    --ExecutePreprocessor.record_timing=False $(or $(NB),$(NOTEBOOKS) $(NOTES))
+	$(BIN)/python tools/tidy_outputs.py $(or $(NB),$(NOTEBOOKS) $(NOTES))
+	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS) $(NOTES)) || true
 
 wheel: $(STAMP)  ## for instructors: dist/emlab-*.whl, the package alone, to hand to students
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
@@ -75,7 +76,7 @@ student: $(STAMP)  ## write the student editions to student/ and the graders to 
 
 # the student book rebuilds the student editions only when a lesson or emlab/ changed since the
 # last full `make student`
-student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py) | $(STAMP)
+student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py emlab/*/*.py) | $(STAMP)
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder
 	@touch $@
 

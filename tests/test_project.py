@@ -80,7 +80,7 @@ def test_no_notebook_cell_ends_with_a_semicolon():
     # it hides in JupyterLab is printed under nbval and the stored outputs no longer match.
     offenders = [
         f"{path.name} cell {index}"
-        for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+        for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb"))
         for index, cell in enumerate(json.loads(path.read_text())["cells"])
         if cell["cell_type"] == "code" and "".join(cell["source"]).rstrip().endswith(";")
     ]
@@ -216,7 +216,7 @@ def test_stored_lessons_have_tidy_outputs():
     # `make execute` runs tools/tidy_outputs.py; a lesson executed some other way would
     # carry random ids, and the next `make execute` would rewrite them all
     tool = _tidy_outputs()
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb")):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         before = json.dumps(notebook, sort_keys=True)
         after = json.dumps(tool.tidy(notebook, path.name), sort_keys=True)
