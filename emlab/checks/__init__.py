@@ -26,7 +26,7 @@ from __future__ import annotations
 from emlab.checks._core import compare, not_answered
 from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
-from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
+from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_lloyd, kmeans_update
 from emlab.checks.latent import (
     e_step_two_components,
     global_warming_parameters,
@@ -57,6 +57,7 @@ __all__ = [
     "house_prices_kmeans_ari",
     "kmeans_assign",
     "kmeans_blobs_inertia",
+    "kmeans_lloyd",
     "kmeans_update",
     "m_step_thetas",
     "mle_sigma",
