@@ -234,6 +234,11 @@ def calls_fit_kmeans(X, centroids):
     return run.params["centroids"], run.resp.argmax(axis=1), -run.history.log_likelihood
 
 
+def calls_the_estimator(X, centroids):
+    model = KMeans(len(centroids), init=centroids, n_init=1, tol=0).fit(X)
+    return model.cluster_centers_, model.labels_, -model.history_.log_likelihood
+
+
 @pytest.mark.parametrize(
     ("function", "message"),
     [
@@ -243,6 +248,7 @@ def calls_fit_kmeans(X, centroids):
         (labels_computed_once, "still moving"),
         (J_after_the_m_step, "the first J"),
         (calls_fit_kmeans, "emlab's own solution"),
+        (calls_the_estimator, "emlab's own solution"),
         (lambda X, c: None, "returned nothing"),
         (lambda X, c: (c, nearest_centroid(X, c)), "three things"),
         (lambda X, c: (c[:, 0], nearest_centroid(X, c), [1.0]), "one row per cluster"),
