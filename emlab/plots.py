@@ -282,6 +282,7 @@ def scatter_clusters(
     ylabel: str | None = "$x_2$",
     names: Sequence[str] | None = None,
     s: float = 12,
+    markers: Sequence[str] | None = None,
 ) -> Axes:
     """Scatter 2-D points coloured by cluster: hard labels or soft responsibilities.
 
@@ -308,6 +309,10 @@ def scatter_clusters(
         Legend label of cluster ``k`` is ``names[k]``; ``"cluster k+1"`` by default.
     s : float, default=12
         Marker size.
+    markers : sequence of str, optional
+        With ``labels``: cluster ``k`` is drawn with marker ``markers[k % len(markers)]``
+        (e.g. ``("o", "s", "^")``), so that shape as well as colour tells the clusters
+        apart. By default every cluster uses matplotlib's default marker.
 
     Returns
     -------
@@ -332,7 +337,10 @@ def scatter_clusters(
         for k in np.unique(labels):
             mine = labels == k
             label = names[k] if names is not None else f"cluster {k + 1}"
-            ax.scatter(X[mine, 0], X[mine, 1], s=s, color=_color(int(k)), label=label)
+            marker = markers[int(k) % len(markers)] if markers else None
+            ax.scatter(
+                X[mine, 0], X[mine, 1], s=s, color=_color(int(k)), label=label, marker=marker
+            )
         ax.legend(markerscale=1.5)
     elif resp is not None:
         resp = check_resp(resp, X.shape[0], name="resp")

@@ -1,9 +1,9 @@
-"""The checks of lesson 03 (k-means) accept right answers and name typical mistakes."""
+"""The checks of lesson 05 (k-means) accept right answers and name typical mistakes."""
 
 import numpy as np
 import pytest
 
-from emlab import checks, datasets
+from emlab import checks, datasets, kmeans
 from emlab.kmeans import KMeans
 
 # --- Exercise 1: the assignment step (E-step) ----------------------------------------------
@@ -142,3 +142,128 @@ def test_inertia_check_names_typical_mistakes_without_revealing_the_answer(lesso
         with pytest.raises(AssertionError, match=message) as caught:
             checks.kmeans_blobs_inertia(value)
         assert answer not in str(caught.value)
+
+
+# --- Exercise 4: the whole loop ------------------------------------------------------------
+
+
+def lloyd(X, centroids):
+    J_history = []
+    while True:
+        labels = nearest_centroid(X, centroids)
+        J_history.append(((X - centroids[labels]) ** 2).sum())
+        new = centroid_means(X, labels, len(centroids))
+        if np.array_equal(new, centroids):
+            return centroids, labels, J_history
+        centroids = new
+
+
+def lloyd_recording_the_repeat(X, centroids):
+    """Also records J after the E-step that shows nothing moved (as fit_kmeans' history)."""
+    J_history = []
+    previous = None
+    while True:
+        labels = kmeans.assign(X, centroids)
+        J_history.append(kmeans.inertia(X, centroids, labels))
+        if previous is not None and np.array_equal(previous, centroids):
+            return centroids, labels, np.array(J_history)
+        previous, centroids = centroids, kmeans.update(X, labels, centroids)
+
+
+def lloyd_until_labels_repeat(X, centroids):
+    J_history, labels = [], None
+    while True:
+        new_labels = nearest_centroid(X, centroids)
+        J_history.append(((X - centroids[new_labels]) ** 2).sum())
+        if labels is not None and np.array_equal(new_labels, labels):
+            return centroids, new_labels, J_history
+        labels = new_labels
+        centroids = centroid_means(X, labels, len(centroids))
+
+
+@pytest.mark.parametrize("function", [lloyd, lloyd_recording_the_repeat, lloyd_until_labels_repeat])
+def test_lloyd_check_accepts_right_loops_on_fresh_data(function):
+    for _ in range(20):
+        checks.kmeans_lloyd(function)
+
+
+def one_round(X, centroids):
+    labels = nearest_centroid(X, centroids)
+    J = ((X - centroids[labels]) ** 2).sum()
+    return centroid_means(X, labels, len(centroids)), labels, [J]
+
+
+def fixed_rounds(X, centroids):
+    J_history = []
+    for _ in range(500):
+        labels = nearest_centroid(X, centroids)
+        J_history.append(((X - centroids[labels]) ** 2).sum())
+        centroids = centroid_means(X, labels, len(centroids))
+    return centroids, labels, J_history
+
+
+def no_loop(X, centroids):
+    labels = nearest_centroid(X, centroids)
+    return centroids, labels, [((X - centroids[labels]) ** 2).sum()]
+
+
+def labels_computed_once(X, centroids):
+    labels = nearest_centroid(X, centroids)  # never updated: the E-step is outside the loop
+    J_history = []
+    while True:
+        J_history.append(((X - centroids[labels]) ** 2).sum())
+        new = centroid_means(X, labels, len(centroids))
+        if np.array_equal(new, centroids):
+            return centroids, labels, J_history
+        centroids = new
+
+
+def J_after_the_m_step(X, centroids):
+    J_history = []
+    while True:
+        labels = nearest_centroid(X, centroids)
+        new = centroid_means(X, labels, len(centroids))
+        J_history.append(((X - new[labels]) ** 2).sum())
+        if np.array_equal(new, centroids):
+            return centroids, labels, J_history
+        centroids = new
+
+
+def calls_fit_kmeans(X, centroids):
+    run = kmeans.fit_kmeans(X, centroids, tol=0)
+    return run.params["centroids"], run.resp.argmax(axis=1), -run.history.log_likelihood
+
+
+def calls_the_estimator(X, centroids):
+    model = KMeans(len(centroids), init=centroids, n_init=1, tol=0).fit(X)
+    return model.cluster_centers_, model.labels_, -model.history_.log_likelihood
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (one_round, "still moving"),
+        (no_loop, "returned the start"),
+        (fixed_rounds, "break out of the loop"),
+        (labels_computed_once, "still moving"),
+        (J_after_the_m_step, "the first J"),
+        (calls_fit_kmeans, "emlab's own solution"),
+        (calls_the_estimator, "emlab's own solution"),
+        (lambda X, c: None, "returned nothing"),
+        (lambda X, c: (c, nearest_centroid(X, c)), "three things"),
+        (lambda X, c: (c[:, 0], nearest_centroid(X, c), [1.0]), "one row per cluster"),
+    ],
+)
+def test_lloyd_check_names_typical_mistakes(function, message):
+    for _ in range(5):
+        with pytest.raises(AssertionError, match=message):
+            checks.kmeans_lloyd(function)
+
+
+def test_lloyd_check_says_when_J_goes_up():
+    def rising(X, centroids):
+        centroids, labels, J_history = lloyd(X, centroids)
+        return centroids, labels, [*J_history, J_history[-1] + 1.0]
+
+    with pytest.raises(AssertionError, match="J went up"):
+        checks.kmeans_lloyd(rising)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgb
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Ellipse, Rectangle
 from scipy.special import logsumexp
 from scipy.stats import norm
@@ -175,6 +176,16 @@ def test_scatter_clusters_by_labels(points):
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="names"):
         plots.scatter_clusters(X, labels=labels, names=["a", "b"])
+
+
+def test_scatter_clusters_with_a_marker_per_cluster(points):
+    X, labels = points
+    ax = plots.scatter_clusters(X, labels=labels, markers=("o", "s"))
+    shapes = [c.get_paths()[0].vertices for c in ax.collections]
+    circle, square = (MarkerStyle(m).get_path().vertices for m in ("o", "s"))
+    assert shapes[0].shape == circle.shape and shapes[1].shape == square.shape
+    assert circle.shape != square.shape
+    np.testing.assert_allclose(shapes[2], shapes[0])  # the markers repeat after two clusters
 
 
 def test_scatter_clusters_by_responsibilities(points):

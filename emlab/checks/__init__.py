@@ -35,7 +35,7 @@ from emlab.checks.coins import (
 )
 from emlab.checks.em_algorithm import e_step_two_components, m_step_shared_sd
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
-from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
+from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_lloyd, kmeans_update
 from emlab.checks.latent import (
     global_warming_parameters,
     log_likelihood_gradient_sigma,
@@ -73,6 +73,7 @@ __all__ = [
     "house_prices_kmeans_ari",
     "kmeans_assign",
     "kmeans_blobs_inertia",
+    "kmeans_lloyd",
     "kmeans_update",
     "log_likelihood_gradient_sigma",
     "m_step_shared_sd",

@@ -196,3 +196,119 @@ def kmeans_blobs_inertia(J_final) -> None:
             "distances, with no root taken."
         )
     compare(got, expected, name="J_final", rtol=1e-5, n=X.shape[0], reveal=False)
+
+
+def _kmeans_run_as_numbers(got, n: int, k: int, d: int):
+    """A student's ``(centroids, labels, J_history)`` as arrays, or an ``AssertionError``."""
+    if not_answered(got):
+        raise AssertionError(
+            "your function returned nothing: replace the ... with your code and return "
+            "centroids, labels, J_history."
+        )
+    if not isinstance(got, tuple | list) or len(got) != 3:
+        raise AssertionError(
+            "your function should return three things, centroids, labels, J_history "
+            "(return centroids, labels, J_history)."
+        )
+    parts = []
+    for value, what in zip(got, ("centroids", "labels", "J_history"), strict=True):
+        if not_answered(value):
+            raise AssertionError(f"{what} is not answered yet: return it from your loop.")
+        try:
+            parts.append(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            raise AssertionError(f"{what} should be numbers.") from None
+    centroids, labels, history = parts
+    if centroids.shape != (k, d):
+        raise AssertionError(
+            f"the centroids have shape {centroids.shape}, but there should be one row per "
+            f"cluster, shape ({k}, {d})."
+        )
+    if labels.shape != (n,):
+        raise AssertionError(
+            f"the labels have shape {labels.shape}, but there should be one per point, "
+            f"shape ({n},)."
+        )
+    if history.ndim != 1 or history.size == 0:
+        raise AssertionError(
+            f"J_history should be a list of numbers, one J per iteration; got shape "
+            f"{history.shape}."
+        )
+    return centroids, labels, history
+
+
+def kmeans_lloyd(function: Callable) -> None:
+    """Check ``function(X, centroids) -> (centroids, labels, J_history)``: the whole k-means loop.
+
+    On fresh data from a random start, the answer is :func:`emlab.kmeans.fit_kmeans`
+    with ``tol=0``: repeat the E-step and the M-step until an M-step moves no centroid,
+    return the final centroids, the labels of the last E-step and the inertia after every
+    E-step. A history that also holds the final, repeated value is accepted too.
+    """
+    from emlab.fast import fit_kmeans_fast
+    from emlab.kmeans import KMeans, fit_kmeans, init_random
+
+    rng = _fresh_rng()
+    for _ in range(100):
+        # a run long enough to tell a loop that stops early, in which no cluster ever
+        # empties (the exercise leaves that case out)
+        X, centroids, _ = _kmeans_problem(rng)
+        start = init_random(X, len(centroids), random_state=int(rng.integers(2**31)))
+        reference = fit_kmeans(X, start, tol=0, max_iter=1000, record_resp=True)
+        long_enough = reference.n_iter >= 4
+        if long_enough and np.all(reference.history.resp.sum(axis=1) > 0):
+            break
+    (n, d), k = X.shape, len(centroids)
+    answers = (fit_kmeans, fit_kmeans_fast, KMeans)
+    got = _call(function, "your function", X.copy(), start.copy(), answers=answers)
+    centroids, labels, history = _kmeans_run_as_numbers(got, n, k, d)
+    expected_history = -reference.history.log_likelihood  # J after every E-step
+    expected_centroids = reference.params["centroids"]
+    rises = np.flatnonzero(np.diff(history) > 1e-9 * max(1.0, abs(history[0])))
+    if rises.size:
+        t = int(rises[0])
+        raise AssertionError(
+            f"J went up, from {history[t]:.4g} (iteration {t}) to {history[t + 1]:.4g}: k-means "
+            f"never raises J. Does each E-step use the newest centroids, and each M-step the "
+            f"newest labels? Is J measured with the labels and centroids of the same E-step?"
+        )
+    if not np.isclose(history[0], expected_history[0], rtol=1e-6):
+        raise AssertionError(
+            f"the first J is {history[0]:.4g}, but the first E-step from the start gives "
+            f"{expected_history[0]:.4g}: record J = sum of ||x_i - mu_(z_i)||^2 right after "
+            f"each E-step, starting with the start's."
+        )
+    long_enough = history.size >= expected_history.size - 1
+    if not long_enough or not np.allclose(centroids, expected_centroids, rtol=1e-6, atol=1e-9):
+        if np.allclose(centroids, start) and history.size <= 1:
+            raise AssertionError(
+                "your loop returned the start: it stopped before the first M-step moved the "
+                "centroids. Stop only when an M-step leaves every centroid where it was."
+            )
+        if not long_enough:
+            raise AssertionError(
+                f"your loop stopped after {history.size} E-steps, but the centroids were still "
+                f"moving: k-means needs {expected_history.size - 1} here. Stop only when an "
+                f"M-step leaves every centroid exactly where it was."
+            )
+        compare(centroids, expected_centroids, name="the final centroids", n=n)
+    if not np.array_equal(labels, reference.resp.argmax(axis=1)):
+        raise AssertionError(
+            "the final centroids are right, but the labels are not those of the nearest "
+            "centroid: return the labels of the last E-step."
+        )
+    if history.size > expected_history.size:
+        raise AssertionError(
+            f"J_history has {history.size} entries, but the loop should stop after "
+            f"{expected_history.size - 1} or {expected_history.size} E-steps: break out of the "
+            f"loop as soon as an M-step moves no centroid."
+        )
+    if not (
+        np.allclose(history, expected_history[: history.size], rtol=1e-6)
+        and history.size >= expected_history.size - 1
+    ):
+        wrong = int(np.flatnonzero(~np.isclose(history, expected_history[: history.size]))[0])
+        raise AssertionError(
+            f"J_history[{wrong}] is {history[wrong]:.4g}, but J after E-step {wrong} is "
+            f"{expected_history[wrong]:.4g}: record J right after each E-step."
+        )
