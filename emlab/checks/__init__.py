@@ -16,14 +16,16 @@ answer.
 
 One module per lesson holds that lesson's checks: ``exercises`` (how the exercises work),
 ``likelihood`` (maximum likelihood), ``latent`` (latent variables and EM), ``kmeans``,
-``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D) and ``mixtures``
-(many dimensions); ``_core`` holds what they share. Every check is importable from here
-too (``emlab.checks.kmeans_assign``), which is how the lessons' test cells call them.
+``coins`` (the two coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures``
+(many dimensions) and ``choosing_k`` (choosing K, collapse, the house prices); ``_core``
+holds what they share. Every check is importable from here too
+(``emlab.checks.kmeans_assign``), which is how the lessons' test cells call them.
 """
 
 from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
+from emlab.checks.choosing_k import house_prices_kmeans_ari, old_faithful_bic
 from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
@@ -37,7 +39,7 @@ from emlab.checks.likelihood import (
     gaussian_log_likelihood,
     heights_log_likelihood_at_mle,
 )
-from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, house_prices_kmeans_ari
+from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count
 from emlab.checks.mixtures_1d import gmm_1d_misassigned, gmm_e_step_1d, gmm_weights_and_means_1d
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "m_step_thetas",
     "mle_sigma",
     "not_answered",
+    "old_faithful_bic",
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
 ]
