@@ -363,14 +363,14 @@ def scatter_clusters(
         resp = check_resp(resp, X.shape[0], name="resp")
         if resp.shape[1] > len(palette_colors):
             raise ValueError(f"resp has {resp.shape[1]} components; at most {len(palette_colors)}.")
-        if names is not None and len(names) < resp.shape[1]:
-            raise ValueError(f"names has {len(names)} entries for {resp.shape[1]} components.")
         if soft == "blend":
             palette = np.array([to_rgb(c) for c in palette_colors[: resp.shape[1]]])
             blended = np.clip(resp @ palette, 0.0, 1.0)
             ax.scatter(X[:, 0], X[:, 1], s=s, c=blended)
         else:
             n_components = resp.shape[1]
+            if names is not None and len(names) < n_components:
+                raise ValueError(f"names has {len(names)} entries for {n_components} components.")
             best = resp.argmax(axis=1)
             certainty = resp.max(axis=1)
             floor = 1.0 / n_components
@@ -390,7 +390,9 @@ def scatter_clusters(
                     marker=marker_of(k, MARKERS),
                     label=label,
                 )
-            ax.legend(markerscale=1.5, title="most responsible\n(faint: unsure)")
+            legend = ax.legend(markerscale=1.5, title="most responsible\n(faint: unsure)")
+            for handle in legend.legend_handles:  # the key in full colour, whatever the points
+                handle.set_alpha(1.0)
     else:
         ax.scatter(X[:, 0], X[:, 1], s=s, color=DATA_COLOR)
     if centroids is not None:
