@@ -3,10 +3,11 @@ wrong ones are named, and a numeric answer is never revealed."""
 
 import math
 
+import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, rand_score
 
-from emlab import checks, datasets
+from emlab import checks, datasets, gmm
 from emlab.gmm import GaussianMixture
 from emlab.kmeans import KMeans
 
@@ -88,3 +89,87 @@ def test_kmeans_ari_names_typical_mistakes_without_revealing_the_answer():
         with pytest.raises(AssertionError, match=message) as info:
             checks.house_prices_kmeans_ari(answer)
         assert expected not in str(info.value)
+
+
+# --------------------------------------------------------------------------- the buggy M-step
+
+
+def _parts(X, resp):
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    covariances = np.stack(
+        [
+            (r[:, None] * (X - m)).T @ (X - m) / n_k
+            for r, m, n_k in zip(resp.T, means, nk, strict=True)
+        ]
+    )
+    return nk, means, covariances
+
+
+def fixed(X, resp):
+    nk, means, covariances = _parts(X, resp)
+    return nk / len(X), means, covariances
+
+
+def fixed_with_floor(X, resp):
+    weights, means, covariances = fixed(X, resp)
+    return weights, means, covariances + 1e-6 * np.eye(X.shape[1])
+
+
+def the_bug(X, resp):  # the lesson's buggy_m_step
+    nk, _, _ = _parts(X, resp)
+    means = resp.T @ X / len(X)
+    covariances = np.stack(
+        [
+            (r[:, None] * (X - m)).T @ (X - m) / n_k
+            for r, m, n_k in zip(resp.T, means, nk, strict=True)
+        ]
+    )
+    return nk / len(X), means, covariances
+
+
+def means_not_divided(X, resp):
+    weights, _, covariances = fixed(X, resp)
+    return weights, resp.T @ X, covariances
+
+
+def weights_not_divided(X, resp):
+    nk, means, covariances = _parts(X, resp)
+    return nk, means, covariances
+
+
+def covariances_divided_by_n(X, resp):
+    nk, means, covariances = _parts(X, resp)
+    return nk / len(X), means, covariances * nk[:, None, None] / len(X)
+
+
+def two_things(X, resp):
+    return fixed(X, resp)[:2]
+
+
+def calls_emlab(X, resp):
+    return gmm.m_step(X, resp)
+
+
+def test_m_step_fixed_accepts_right_answers_every_time():
+    for _ in range(20):
+        checks.gmm_m_step_fixed(fixed)
+        checks.gmm_m_step_fixed(fixed_with_floor)
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (the_bug, "divided by n, the number of points: that is the bug"),
+        (means_not_divided, "not divided by N_k"),
+        (weights_not_divided, "soft counts N_k"),
+        (covariances_divided_by_n, "divided by n"),
+        (two_things, "three things"),
+        (calls_emlab, "emlab's own solution"),
+        (..., "not defined"),
+    ],
+)
+def test_m_step_fixed_names_typical_mistakes(function, message):
+    for _ in range(3):
+        with pytest.raises(AssertionError, match=message):
+            checks.gmm_m_step_fixed(function)

@@ -25,7 +25,7 @@ holds what they share. Every check is importable from here too
 from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
-from emlab.checks.choosing_k import house_prices_kmeans_ari, old_faithful_bic
+from emlab.checks.choosing_k import gmm_m_step_fixed, house_prices_kmeans_ari, old_faithful_bic
 from emlab.checks.coins import do_batzoglou_second_e_step, e_step_responsibilities, m_step_thetas
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_update
@@ -53,6 +53,7 @@ __all__ = [
     "gmm_1d_misassigned",
     "gmm_e_step_1d",
     "gmm_full_covariances",
+    "gmm_m_step_fixed",
     "gmm_parameter_count",
     "gmm_weights_and_means_1d",
     "heights_log_likelihood_at_mle",

@@ -1,4 +1,4 @@
-"""Checks for the exercises on choosing K, collapse and the house prices (lesson 09).
+"""Checks for the exercises on choosing K, what goes wrong and the house prices (lesson 09).
 
 See :mod:`emlab.checks` for what every check does.
 """
@@ -6,10 +6,12 @@ See :mod:`emlab.checks` for what every check does.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-from emlab.checks._core import compare, not_answered
+from emlab.checks._core import _call, _fresh_rng, compare, not_answered
+from emlab.checks.mixtures import _full_covariance_mistakes
 
 #: The fit of exercise 1 of lesson 09: K components, full covariances, on the standardized
 #: Old Faithful data, with the lesson's ``n_init`` and ``random_state``.
@@ -78,6 +80,62 @@ def old_faithful_bic(bic_3) -> None:
         if abs(value - wrong) <= 0.05:
             raise AssertionError(f"bic_3 is not right. {diagnosis}")
     compare(value, expected, name="bic_3", atol=0.05, reveal=False)
+
+
+def gmm_m_step_fixed(function: Callable) -> None:
+    """Check ``function(X, resp) -> (weights, means, covariances)``, a repaired full M-step.
+
+    Compares with :func:`emlab.gmm.m_step` on fresh data far from the origin (with or without
+    the ``reg_covar`` floor of ``1e-6``), and names the usual mistakes: means or weights
+    divided by n or not at all, and the covariance mistakes of lesson 08's exercise.
+    """
+    from emlab.gmm import estimate_covariances, m_step
+
+    rng = _fresh_rng()
+    n, D, K = int(rng.integers(40, 90)), 2, int(rng.integers(3, 5))
+    X = rng.normal(size=(n, D)) @ rng.normal(size=(D, D)) + rng.uniform(-10.0, 10.0, size=D)
+    resp = rng.dirichlet(np.full(K, 0.7), size=n)
+    weights, means, covariances = m_step(X, resp, "full", reg_covar=0.0)
+    got = _call(
+        function, "m_step_fixed", X.copy(), resp.copy(), answers=(m_step, estimate_covariances)
+    )
+    if not_answered(got):
+        raise AssertionError("m_step_fixed returns ...: replace the ... with your code.")
+    if not isinstance(got, tuple | list) or len(got) != 3:
+        raise AssertionError(
+            "m_step_fixed should return three things, (weights, means, covariances), as "
+            "emlab.gmm.m_step does."
+        )
+    try:
+        got_weights, got_means, got_covariances = (np.asarray(part, dtype=float) for part in got)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            "m_step_fixed should return three arrays of numbers: weights, means, covariances."
+        ) from None
+    nk = resp.sum(axis=0)
+    if got_weights.shape == weights.shape and not np.allclose(got_weights, weights, rtol=1e-6):
+        if np.allclose(got_weights, nk, rtol=1e-6):
+            raise AssertionError("The weights are the soft counts N_k; divide them by n.")
+        if np.allclose(got_weights, nk / K, rtol=1e-6):
+            raise AssertionError("The weights are N_k / K; they are N_k / n, summing to one.")
+    compare(got_weights, weights, name="weights", rtol=1e-6, atol=1e-9)
+    if got_means.shape == means.shape and not np.allclose(got_means, means, rtol=1e-6):
+        if np.allclose(got_means, resp.T @ X / n, rtol=1e-6):
+            raise AssertionError(
+                "The means are divided by n, the number of points: that is the bug. Each mean is "
+                "a weighted average, mu_k = sum_i r_ik x_i / N_k."
+            )
+        if np.allclose(got_means, resp.T @ X, rtol=1e-6):
+            raise AssertionError("The means are not divided by N_k = sum_i r_ik.")
+    compare(got_means, means, name="means", rtol=1e-6, atol=1e-9)
+    if got_covariances.shape == covariances.shape:
+        for floor in (0.0, 1e-6):
+            if np.allclose(got_covariances, covariances + floor * np.eye(D), rtol=1e-6, atol=1e-9):
+                return
+        for wrong, diagnosis in _full_covariance_mistakes(X, resp):
+            if np.allclose(got_covariances, wrong, rtol=1e-5, atol=1e-8):
+                raise AssertionError(f"The covariances are off. {diagnosis}")
+    compare(got_covariances, covariances, name="covariances", rtol=1e-6, atol=1e-9)
 
 
 def house_prices_kmeans_ari(ari_kmeans) -> None:
