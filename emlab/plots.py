@@ -34,6 +34,7 @@ from emlab.validation import check_data, check_positive, check_resp, check_weigh
 
 __all__ = [
     "COLORS",
+    "MARKERS",
     "OKABE_ITO",
     "STYLE",
     "contours_below_max",
@@ -73,6 +74,10 @@ COLORS = (
     OKABE_ITO["yellow"],
     OKABE_ITO["black"],
 )
+
+#: Marker of cluster ``k`` where a figure shows clusters by marker as well as colour
+#: (:func:`scatter_clusters` with ``soft="most_responsible"`` or ``markers=MARKERS``).
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 #: Colour of totals (the mixture density) and of markers for maxima.
 TOTAL_COLOR = OKABE_ITO["black"]
@@ -282,6 +287,8 @@ def scatter_clusters(
     ylabel: str | None = "$x_2$",
     names: Sequence[str] | None = None,
     s: float = 12,
+    soft: str = "blend",
+    colors: Sequence[str] | None = None,
     markers: Sequence[str] | None = None,
 ) -> Axes:
     """Scatter 2-D points coloured by cluster: hard labels or soft responsibilities.
@@ -291,7 +298,11 @@ def scatter_clusters(
     * ``resp`` (soft assignment, as EM): point :math:`i` in the blend
       :math:`c_i = \\sum_k r_{ik}\\, c_k` of the component colours weighted by its
       responsibilities, so a point shared between two clusters gets an
-      in-between colour.
+      in-between colour (``soft="blend"``, the default); or, with
+      ``soft="most_responsible"``, in the colour and marker of its most
+      responsible component :math:`\\arg\\max_k r_{ik}`, with an opacity that
+      grows with the certainty :math:`\\max_k r_{ik}` (from 0.15 at :math:`1/K`
+      to 1 at 1), one scatter and legend entry per component.
     * neither: all points in grey.
 
     Parameters
@@ -309,22 +320,40 @@ def scatter_clusters(
         Legend label of cluster ``k`` is ``names[k]``; ``"cluster k+1"`` by default.
     s : float, default=12
         Marker size.
+    soft : {"blend", "most_responsible"}, default="blend"
+        How ``resp`` is shown (see above).
+    colors : sequence of str, optional
+        Colour of cluster ``k`` is ``colors[k]``; :data:`COLORS` by default.
     markers : sequence of str, optional
-        With ``labels``: cluster ``k`` is drawn with marker ``markers[k % len(markers)]``
-        (e.g. ``("o", "s", "^")``), so that shape as well as colour tells the clusters
-        apart. By default every cluster uses matplotlib's default marker.
+        Marker of cluster ``k`` is ``markers[k]`` (``labels``, or ``resp`` with
+        ``soft="most_responsible"``); by default circles for ``labels`` and
+        :data:`MARKERS` for ``soft="most_responsible"``.
 
     Returns
     -------
     Axes
-        With one collection per cluster (``labels``) or one collection
-        (``resp`` or neither), plus one for the centroids.
+        With one collection per cluster (``labels``, or ``resp`` with
+        ``soft="most_responsible"``) or one collection (``resp`` blended, or
+        neither), plus one for the centroids.
     """
     X = check_data(X, name="X", ndim=2)
     if X.shape[1] != 2:
         raise ValueError(f"X must have 2 columns to be drawn in the plane, got {X.shape[1]}.")
     if labels is not None and resp is not None:
         raise ValueError("pass labels (hard clusters) or resp (soft clusters), not both.")
+    if soft not in ("blend", "most_responsible"):
+        raise ValueError(f'soft must be "blend" or "most_responsible", got {soft!r}.')
+    palette_colors = tuple(colors) if colors is not None else COLORS
+    if markers is not None:
+        markers = tuple(markers)
+
+    def color_of(k: int) -> str:
+        return palette_colors[k % len(palette_colors)]
+
+    def marker_of(k: int, default: Sequence[str]) -> str:
+        chosen = markers if markers is not None else default
+        return chosen[k % len(chosen)]
+
     ax = _axes(ax)
     if labels is not None:
         labels = np.asarray(labels)
@@ -337,18 +366,49 @@ def scatter_clusters(
         for k in np.unique(labels):
             mine = labels == k
             label = names[k] if names is not None else f"cluster {k + 1}"
-            marker = markers[int(k) % len(markers)] if markers else None
             ax.scatter(
-                X[mine, 0], X[mine, 1], s=s, color=_color(int(k)), label=label, marker=marker
+                X[mine, 0],
+                X[mine, 1],
+                s=s,
+                color=color_of(int(k)),
+                marker=marker_of(int(k), ("o",)),
+                label=label,
             )
         ax.legend(markerscale=1.5)
     elif resp is not None:
         resp = check_resp(resp, X.shape[0], name="resp")
-        if resp.shape[1] > len(COLORS):
-            raise ValueError(f"resp has {resp.shape[1]} components; at most {len(COLORS)}.")
-        palette = np.array([to_rgb(c) for c in COLORS[: resp.shape[1]]])
-        blended = np.clip(resp @ palette, 0.0, 1.0)
-        ax.scatter(X[:, 0], X[:, 1], s=s, c=blended)
+        if resp.shape[1] > len(palette_colors):
+            raise ValueError(f"resp has {resp.shape[1]} components; at most {len(palette_colors)}.")
+        if soft == "blend":
+            palette = np.array([to_rgb(c) for c in palette_colors[: resp.shape[1]]])
+            blended = np.clip(resp @ palette, 0.0, 1.0)
+            ax.scatter(X[:, 0], X[:, 1], s=s, c=blended)
+        else:
+            n_components = resp.shape[1]
+            if names is not None and len(names) < n_components:
+                raise ValueError(f"names has {len(names)} entries for {n_components} components.")
+            best = resp.argmax(axis=1)
+            certainty = resp.max(axis=1)
+            floor = 1.0 / n_components
+            scaled = (certainty - floor) / (1.0 - floor) if n_components > 1 else certainty
+            alpha = 0.15 + 0.85 * np.clip(scaled, 0.0, 1.0)
+            for k in range(n_components):
+                mine = best == k
+                label = names[k] if names is not None else f"component {k + 1}"
+                rgba = np.zeros((int(mine.sum()), 4))
+                rgba[:, :3] = to_rgb(color_of(k))
+                rgba[:, 3] = alpha[mine]
+                ax.scatter(
+                    X[mine, 0],
+                    X[mine, 1],
+                    s=s,
+                    c=rgba if mine.any() else [to_rgb(color_of(k))],
+                    marker=marker_of(k, MARKERS),
+                    label=label,
+                )
+            legend = ax.legend(markerscale=1.5, title="most responsible\n(faint: unsure)")
+            for handle in legend.legend_handles:  # the key in full colour, whatever the points
+                handle.set_alpha(1.0)
     else:
         ax.scatter(X[:, 0], X[:, 1], s=s, color=DATA_COLOR)
     if centroids is not None:
@@ -360,7 +420,7 @@ def scatter_clusters(
             centroids[:, 1],
             s=160,
             marker="X",
-            c=[_color(k) for k in range(centroids.shape[0])],
+            c=[color_of(k) for k in range(centroids.shape[0])],
             edgecolors=TOTAL_COLOR,
             linewidths=1.5,
             zorder=3,
@@ -378,6 +438,7 @@ def covariance_ellipses(
     xlabel: str | None = "$x_1$",
     ylabel: str | None = "$x_2$",
     show_means: bool = True,
+    colors: Sequence[str] | None = None,
 ) -> Axes:
     """Draw each 2-D Gaussian component as ellipses at 1, 2 and 3 standard deviations.
 
@@ -401,6 +462,8 @@ def covariance_ellipses(
     title, xlabel, ylabel : str or None
     show_means : bool, default=True
         Mark each mean with a cross (one extra collection).
+    colors : sequence of str, optional
+        Colour of component ``k`` is ``colors[k]``; :data:`COLORS` by default.
 
     Returns
     -------
@@ -424,6 +487,7 @@ def covariance_ellipses(
             "covariances must be positive semi-definite (symmetric, eigenvalues >= 0)."
         )
     eigenvalues = np.clip(eigenvalues, 0.0, None)
+    palette_colors = tuple(colors) if colors is not None else COLORS
     major = eigenvectors[:, :, 1]  # direction of the largest eigenvalue
     angles = np.degrees(np.arctan2(major[:, 1], major[:, 0]))
     ax = _axes(ax)
@@ -436,14 +500,18 @@ def covariance_ellipses(
                     height=2.0 * s * np.sqrt(eigenvalues[k, 0]),
                     angle=angles[k],
                     facecolor="none",
-                    edgecolor=_color(k),
+                    edgecolor=palette_colors[k % len(palette_colors)],
                     linewidth=2.0,
                     alpha=max(0.25, 1.0 - 0.3 * j),
                 )
             )
     if show_means:
         ax.scatter(
-            means[:, 0], means[:, 1], marker="x", s=60, c=[_color(k) for k in range(n_components)]
+            means[:, 0],
+            means[:, 1],
+            marker="x",
+            s=60,
+            c=[palette_colors[k % len(palette_colors)] for k in range(n_components)],
         )
     ax.autoscale_view()
     return _label(ax, title, xlabel, ylabel)
@@ -591,7 +659,8 @@ def log_likelihood_curve(
     -------
     Axes
         With one line; plus one collection of the decreases, if any, and a
-        text when ``mark_monotone``.
+        text when ``mark_monotone``; plus one collection for the start and a
+        legend when ``mark_start``.
     """
     values, iterations = _values_and_iterations(history_or_values)
     ax = _axes(ax)
@@ -619,6 +688,8 @@ def log_likelihood_curve(
             where = ", ".join(str(t) for t in iterations[decreases][:5])
             message = f"decreases at iteration {where}" + (" ..." if decreases.size > 5 else "")
         ax.text(0.98, 0.04, message, transform=ax.transAxes, ha="right", va="bottom")
+    if mark_start:
+        ax.legend(loc="center right")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return _label(ax, title, xlabel, ylabel)
 

@@ -205,6 +205,41 @@ def test_scatter_clusters_by_responsibilities(points):
     assert_labelled(ax)
 
 
+def test_scatter_clusters_most_responsible(points):
+    X, _ = points
+    resp = np.zeros((60, 3))
+    resp[:, 0] = np.linspace(0.2, 1.0, 60)
+    resp[:, 1] = 1 - resp[:, 0]  # component 3 is most responsible for no point
+    ax = plots.scatter_clusters(X, resp=resp, soft="most_responsible", names=["a", "b", "c"])
+    assert len(ax.collections) == 3  # one per component, even an empty one (for the legend)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    best = resp.argmax(axis=1)
+    for k, collection in enumerate(ax.collections[:2]):
+        np.testing.assert_array_equal(collection.get_offsets(), X[best == k])
+        rgba = collection.get_facecolor()
+        np.testing.assert_allclose(rgba[:, :3], np.tile(to_rgb(plots.COLORS[k]), (len(rgba), 1)))
+        certainty = resp[best == k].max(axis=1)
+        expected_alpha = 0.15 + 0.85 * (certainty - 1 / 3) / (2 / 3)
+        np.testing.assert_allclose(rgba[:, 3], expected_alpha)
+    markers = [c.get_paths()[0].vertices.shape for c in ax.collections]
+    assert len(set(markers)) == 3  # three different marker shapes
+    with pytest.raises(ValueError, match="soft"):
+        plots.scatter_clusters(X, resp=resp, soft="hard")
+
+
+def test_scatter_clusters_colors_and_markers(points):
+    X, labels = points
+    colors = ["#000000", "#ff0000", "#00ff00"]
+    ax = plots.scatter_clusters(X, labels=labels, colors=colors, markers=plots.MARKERS)
+    for k, collection in enumerate(ax.collections):
+        np.testing.assert_allclose(collection.get_facecolor()[0, :3], to_rgb(colors[k]))
+    shapes = {c.get_paths()[0].vertices.shape for c in ax.collections}
+    assert len(shapes) == len(ax.collections)
+    default = plots.scatter_clusters(X, labels=labels, ax=plt.figure().gca())
+    shapes = {c.get_paths()[0].vertices.shape for c in default.collections}
+    assert len(shapes) == 1  # circles for all unless asked
+
+
 @pytest.mark.parametrize(
     "kwargs, word",
     [
@@ -357,6 +392,13 @@ def test_log_likelihood_curve_marks_decreases():
     assert "decreases at iteration 2" in ax.texts[0].get_text()
     ax = plots.log_likelihood_curve([-10.0, -8.0, -9.0], mark_monotone=False)
     assert len(ax.texts) == 0 and len(ax.collections) == 0
+
+
+def test_covariance_ellipses_colors():
+    colors = ["#123456", "#abcdef"]
+    ax = plots.covariance_ellipses([[0, 0], [3, 3]], [np.eye(2), np.eye(2)], n_std=1, colors=colors)
+    edges = [patch.get_edgecolor()[:3] for patch in ax.patches]
+    np.testing.assert_allclose(edges, [to_rgb(c) for c in colors])
 
 
 def test_parameter_trajectories(history):

@@ -18,7 +18,8 @@ One module per lesson holds that lesson's checks: ``exercises`` (how the exercis
 ``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent`` (latent
 variables), ``em_algorithm`` (the EM algorithm), ``kmeans`` (k-means), ``coins`` (the two
 coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures`` (Gaussian mixtures in many
-dimensions); ``_core`` holds what they share.
+dimensions), ``choosing_k`` (choosing K, collapse and real data); ``_core`` holds what they
+share.
 Every check is importable from here too (``emlab.checks.kmeans_assign``), which is how the
 lessons' test cells call them.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
 from emlab.checks.bias_and_priors import beta_bernoulli_map, simulated_variance_ratio
+from emlab.checks.choosing_k import gmm_m_step_fixed, house_prices_kmeans_ari, old_faithful_bic
 from emlab.checks.coins import (
     do_batzoglou_second_e_step,
     e_step_responsibilities,
@@ -46,7 +48,7 @@ from emlab.checks.likelihood import (
     gaussian_log_likelihood,
     heights_log_likelihood_at_mle,
 )
-from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count, house_prices_kmeans_ari
+from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count
 from emlab.checks.mixtures_1d import (
     gmm_1d_misassigned,
     gmm_e_step_1d,
@@ -67,6 +69,7 @@ __all__ = [
     "gmm_e_step_1d",
     "gmm_em_loop_1d",
     "gmm_full_covariances",
+    "gmm_m_step_fixed",
     "gmm_parameter_count",
     "gmm_weights_and_means_1d",
     "heights_log_likelihood_at_mle",
@@ -80,6 +83,7 @@ __all__ = [
     "m_step_thetas",
     "mle_sigma",
     "not_answered",
+    "old_faithful_bic",
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
     "simulated_variance_ratio",

@@ -1,4 +1,4 @@
-"""Checks for the exercises on Gaussian mixtures in many dimensions.
+"""Checks for the exercises on Gaussian mixtures in many dimensions (lesson 08).
 
 See :mod:`emlab.checks` for what every check does.
 """
@@ -136,7 +136,7 @@ def gmm_full_covariances(function: Callable) -> None:
     compare(got, expected, name="covariances")
 
 
-#: The mixture of exercise 2 of lesson 06: K components, D dimensions, full covariances.
+#: The mixture of exercise 2 of lesson 08: K components, D dimensions, full covariances.
 _PARAMETER_COUNT_EXERCISE = (5, 3)
 
 
@@ -181,48 +181,3 @@ def gmm_parameter_count(n_free) -> None:
         if value == wrong:
             raise AssertionError(f"n_free is not right. {diagnosis}")
     compare(value, expected, name="n_free", reveal=False)
-
-
-def house_prices_kmeans_ari(ari_kmeans) -> None:
-    """Check a numeric answer: the adjusted Rand index of k-means on the standardized houses.
-
-    Recomputes it from :func:`emlab.datasets.house_prices` with
-    ``emlab.KMeans(n_clusters=4, random_state=0)``; accepts three decimals.
-    """
-    from sklearn.metrics import adjusted_rand_score, rand_score
-
-    from emlab import datasets
-    from emlab.kmeans import KMeans
-
-    if not_answered(ari_kmeans):
-        raise AssertionError("ari_kmeans is not answered yet: replace the ... with your code.")
-    try:
-        value = float(ari_kmeans)
-    except (TypeError, ValueError):
-        raise AssertionError(
-            f"ari_kmeans should be a number, got {type(ari_kmeans).__name__}."
-        ) from None
-    if not np.isfinite(value) or value > 1:
-        raise AssertionError(
-            "ari_kmeans should be an adjusted Rand index, a number of at most 1 (1 for two "
-            "identical clusterings)."
-        )
-    houses = datasets.house_prices()
-    X, truth = houses.X, houses.neighbourhood
-    standardized = (X - X.mean(axis=0)) / X.std(axis=0)
-    labels = KMeans(n_clusters=4, random_state=0).fit(standardized).labels_
-    expected = adjusted_rand_score(truth, labels)
-    if abs(value - expected) <= 5e-4:
-        return
-    raw_labels = KMeans(n_clusters=4, random_state=0).fit(X).labels_
-    if abs(value - adjusted_rand_score(truth, raw_labels)) <= 5e-4:
-        raise AssertionError(
-            "That is k-means on the raw data. Standardize each column first: k-means measures "
-            "plain distances, so the prices (in the hundreds) drown the floor areas (tens to a few hundred)."
-        )
-    if abs(value - rand_score(truth, labels)) <= 5e-4:
-        raise AssertionError(
-            "That is the plain Rand index; use adjusted_rand_score, which corrects for the "
-            "agreement expected by chance."
-        )
-    compare(value, expected, name="ari_kmeans", atol=5e-4, reveal=False)
