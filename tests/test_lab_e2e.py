@@ -1,6 +1,6 @@
 """End to end: a lesson in a real JupyterLab, driven in headless Chromium.
 
-Starts JupyterLab on a free local port with a copy of lesson 03, opens it in Chromium (Debian's
+Starts JupyterLab on a free local port with a copy of lesson 05 (k-means), opens it in Chromium (Debian's
 ``chromium`` through Playwright), runs every cell, moves the k-means explorer's slider and checks
 that the figure and the numbers change. Screenshots go to ``artifacts/lab/``.
 """
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "lab"
-LESSON = "03-kmeans.ipynb"
+LESSON = "05-kmeans.ipynb"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="install the test extra (playwright)")
 
