@@ -24,10 +24,13 @@ ARTIFACTS = ROOT / "artifacts" / "book"
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 EXTERNAL = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("jupyter_book") is None,
-    reason="jupyter-book is not installed: pip install -e '.[book]' (make test installs it)",
-)
+pytestmark = [
+    pytest.mark.xdist_group("book"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("jupyter_book") is None,
+        reason="jupyter-book is not installed: pip install -e '.[book]' (make test installs it)",
+    ),
+]
 
 
 def _page(lesson: Path) -> str:
