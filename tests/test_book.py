@@ -22,6 +22,7 @@ from conftest import build_book
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "book"
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+NOTES = sorted((ROOT / "notebooks" / "notes").glob("[0-9][0-9]-*.ipynb"))
 EXTERNAL = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
 pytestmark = [
@@ -288,22 +289,26 @@ def test_reading_the_book_from_start_to_end_with_next(reader):
     assert main.locator("a[href*='mybinder.org']").count() == len(LESSONS)
     reader.shot("landing", full_page=True)
 
+    # "Next" walks the notation page, every lesson in order, then the lessons' notes notebooks
     visited = []
-    for lesson in LESSONS:
+    notes = [f"notebooks/notes/{note.stem}.html" for note in NOTES]
+    for path in ["book/notation.html", *map(_page, LESSONS), *notes]:
         page.locator("a.right-next").click()
-        page.wait_for_url(re.compile(re.escape(_page(lesson)) + r"$"))
+        page.wait_for_url(re.compile(re.escape(path) + r"$"))
         page.wait_for_load_state("load")
-        visited.append(lesson.stem)
-        stats = reader.check_page(lesson.stem)
+        visited.append(path)
+        stats = reader.check_page(path)
         title = page.locator("main h1").first.inner_text()
         assert title.strip() in " ".join(nav), f"{title} is not in the sidebar"
-        # the header's launch (Binder) and download buttons are there
-        assert page.locator("a[href*='mybinder.org']").count() >= 1, lesson.stem
-        assert page.locator(f"a[href$='{lesson.name}']").count() >= 1, lesson.stem
-        reader.shot(f"lesson-{lesson.stem}")
-    assert page.locator("a.right-next").count() == 0, "the last lesson has no next page"
+        lesson = ROOT / Path(path).with_suffix(".ipynb")
+        if lesson in LESSONS:
+            # the header's launch (Binder) and download buttons are there
+            assert page.locator("a[href*='mybinder.org']").count() >= 1, path
+            assert page.locator(f"a[href$='{lesson.name}']").count() >= 1, path
+            reader.shot(f"lesson-{lesson.stem}")
+    assert page.locator("a.right-next").count() == 0, "the last page has no next page"
     page.locator("a.left-prev").click()
-    page.wait_for_url(re.compile(re.escape(_page(LESSONS[-2] if len(LESSONS) > 1 else LESSONS[0]))))
+    page.wait_for_url(re.compile(re.escape(visited[-2])))
 
 
 def test_solutions_are_collapsed_until_asked_for(reader):
