@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Ellipse
@@ -223,7 +224,7 @@ def hist_with_densities(
         Draw the legend (turn off for small panels).
     direct_labels : bool, default=False
         Also write each component's number :math:`k` (from 1) just above the peak of its
-        curve, so that the components can be told apart without their colours.
+        curve, on a white halo, so that the components can be told apart without their colours.
 
     Returns
     -------
@@ -265,6 +266,8 @@ def hist_with_densities(
                     va="bottom",
                     color=_color(k),
                     fontweight="bold",
+                    # a white halo, so that a curve passing behind the number does not cross it
+                    path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
                 )
         if n_components > 1:
             ax.plot(grid, weighted.sum(axis=0), color=TOTAL_COLOR, linewidth=1.5, label="mixture")

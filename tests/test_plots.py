@@ -135,6 +135,7 @@ def test_hist_with_densities_direct_labels_sit_on_each_peak():
         assert text.xy[0] == mean
         np.testing.assert_allclose(text.xy[1], line.get_ydata().max(), rtol=1e-3)
         assert text.get_color() == line.get_color()  # and the number, not only the colour
+        assert text.get_path_effects()  # a halo: a curve behind it does not cross it
 
 
 @pytest.mark.parametrize(
