@@ -1,7 +1,7 @@
 """Sphinx extension for EM Lab's book: what a screen reader or a keyboard needs (WCAG 2.1 AA).
 
 * **Figures.** A lesson's figure is a code cell whose output is an image, followed by a Markdown
-  cell that starts ``**Figure N.**`` (the caption). When Sphinx reads a notebook, the image gets
+  cell that starts ``**Figure N.**`` (the caption; cells that print numbers may come between). When Sphinx reads a notebook, the image gets
   a text alternative (the caption's first sentence, as plain text) and the caption becomes the
   figure's ``<figcaption>`` (myst-nb's cell options ``image.alt`` and ``figure.caption``), so the
   caption is tied to the image instead of following it as a separate paragraph. An image with no
@@ -71,6 +71,19 @@ def _image_outputs(cell: dict) -> list[dict]:
     ]
 
 
+def _caption_cell(cells: list[dict], index: int) -> dict:
+    """The Markdown cell after code cell ``index``, past code cells that show no figure.
+
+    A figure's caption follows it, sometimes after a cell that prints the figure's numbers.
+    """
+    for cell in cells[index + 1 :]:
+        if cell.get("cell_type") == "markdown":
+            return cell
+        if cell.get("cell_type") == "code" and _image_outputs(cell):
+            return {}
+    return {}
+
+
 def describe_figures(notebook: dict, docname: str = "") -> dict:
     """Give every image output of ``notebook`` a text alternative and its caption (in place).
 
@@ -86,8 +99,8 @@ def describe_figures(notebook: dict, docname: str = "") -> dict:
         images = _image_outputs(cell)
         if not images:
             continue
-        following = cells[index + 1] if index + 1 < len(cells) else {}
-        caption = _source(following).strip() if following.get("cell_type") == "markdown" else ""
+        following = _caption_cell(cells, index)
+        caption = _source(following).strip() if following else ""
         match = CAPTION.match(caption)
         mystnb = cell.setdefault("metadata", {}).setdefault("mystnb", {})
         if match:
