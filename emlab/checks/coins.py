@@ -38,9 +38,9 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
 
     ``resp[i]`` is :math:`(r_{iA}, r_{iB})`, the posterior probability of each coin
     for trial :math:`i` with both coins equally likely a priori:
-    :math:`r_{iA} \\propto \\theta_A^{h_i} (1 - \\theta_A)^{n - h_i}`. Compared with
-    :func:`emlab.coins.e_step` on fresh trials; ``many_tosses=True`` uses 1500 to 2000
-    tosses per trial, where a product of probabilities underflows to 0.
+    :math:`r_{iA} \\propto \\theta_A^{h_i} (1 - \\theta_A)^{m - h_i}`, :math:`m` tosses per trial.
+    Compared with :func:`emlab.coins.e_step` on fresh trials; ``many_tosses=True`` uses 1500
+    to 2000 tosses per trial, where a product of probabilities underflows to 0.
     """
     from emlab.coins import e_step
 
@@ -80,9 +80,10 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
         if many_tosses and (np.any(np.isnan(got)) or np.any(zero_rows)):
             raise AssertionError(
                 "The responsibilities contain NaN (or rows of zeros) for trials of thousands of tosses: "
-                "theta**h * (1 - theta)**(n - h) is then a product of thousands of numbers "
-                "below 1, which underflows to 0 for both coins, and 0 / 0 is NaN. Work with "
-                "log-likelihoods h log(theta) + (n - h) log(1 - theta) and subtract each row's "
+                "theta**h * (1 - theta)**(m - h), with m = n_tosses, is then a product of "
+                "thousands of numbers below 1, which underflows to 0 for both coins, and 0 / 0 is "
+                "NaN. Work with "
+                "log-likelihoods h log(theta) + (m - h) log(1 - theta) and subtract each row's "
                 "maximum before np.exp (the log-sum-exp trick of lesson 00)."
             )
         if np.allclose(got, expected[:, ::-1], atol=1e-6):
@@ -95,7 +96,7 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
         if np.allclose(got, heads_only, atol=1e-6):
             raise AssertionError(
                 "These responsibilities use only theta**h, the probability of the heads. The tails are "
-                "data too: each of the n - h tails multiplies by (1 - theta)."
+                "data too: each of the m - h tails (m = n_tosses) multiplies by (1 - theta)."
             )
         if not np.allclose(got.sum(axis=1), 1.0, atol=1e-6):
             raise AssertionError(
@@ -109,9 +110,9 @@ def e_step_responsibilities(function: Callable, *, many_tosses: bool = False) ->
 def m_step_thetas(function: Callable) -> None:
     """Check ``function(heads, n_tosses, resp) -> thetas`` (lesson 06).
 
-    The answer is :math:`\\theta_k = \\sum_i r_{ik} h_i / (n \\sum_i r_{ik})`, the
-    fraction of heads among the tosses each coin is responsible for; compared with
-    :func:`emlab.coins.m_step` on fresh trials and responsibilities.
+    The answer is :math:`\\theta_k = \\sum_i r_{ik} h_i / (m \\sum_i r_{ik})`, the
+    fraction of heads among the tosses each coin is responsible for (:math:`m` tosses per
+    trial); compared with :func:`emlab.coins.m_step` on fresh trials and responsibilities.
     """
     from emlab.coins import e_step, expected_counts, m_step
 
