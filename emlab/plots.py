@@ -763,7 +763,7 @@ def parameter_trajectories(
     return _label(ax, title, xlabel, ylabel)
 
 
-# --------------------------------------------------------------------------- lesson 1
+# --------------------------------------------------------------------------- lesson 01
 
 
 def _one_two_five(largest: float) -> np.ndarray:
@@ -1021,7 +1021,7 @@ def graphical_model(
     return _label(ax, title, None, None)
 
 
-# --------------------------------------------------------------------------- lesson 4
+# --------------------------------------------------------------------------- lesson 06
 
 
 def contours_below_max(

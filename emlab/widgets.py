@@ -837,7 +837,7 @@ class _LikelihoodExplorer:
 
 
 def likelihood_explorer(x, mu: float = 160.0, sigma: float = 20.0) -> _LikelihoodExplorer:
-    """Lesson 1: choose :math:`\\mu` and :math:`\\sigma` by hand and watch the log-likelihood.
+    """Lesson 01: choose :math:`\\mu` and :math:`\\sigma` by hand and watch the log-likelihood.
 
     .. math:: \\ell(\\mu, \\sigma) = \\sum_{i=1}^n \\log \\mathcal{N}(x_i \\mid \\mu, \\sigma^2)
 

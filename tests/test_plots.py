@@ -430,7 +430,7 @@ def test_parameter_trajectories_shapes():
         plots.parameter_trajectories(history, "theta", labels=["only one"])
 
 
-# --------------------------------------------------------------------------- lesson 1
+# --------------------------------------------------------------------------- lesson 01
 
 
 def test_likelihood_surface():
