@@ -153,7 +153,7 @@ def global_warming_parameters(n_full, n_hidden, *, causes=3, outcomes=4, states=
         (
             C + 2**C * (K - 1) + E * (K - 1),
             "n_hidden gives each outcome K - 1 numbers; a binary outcome needs one number, "
-            "P(outcome = 1 | h), for each of the K states h of the hidden factor.",
+            "P(outcome = 1 | state), for each of the K states of the hidden factor.",
         ),
         (
             _count_with_hidden(C, E, 2),
