@@ -471,14 +471,13 @@ def grade_one(job: dict) -> dict:
             except (TimeLimitError, ValueError, UnicodeDecodeError):
                 ready = {}
             if ready.get("event") == "ready":
-                for index, name, _message in ready.get("errors", [])[:10]:
-                    note = f"code cell {index + 1}: {name}"
-                    if name == "CellTimeout":
-                        note = f"code cell {index + 1}: stopped after {limits.cell_time:g} s"
-                    result["notes"].append(note)
+                result["notes"] += _cell_notes(ready.get("errors"), limits)
                 if ready.get("memory_error"):
                     result["status"] = OUT_OF_MEMORY
-                env = _namespace(channel, _names_used(specs))
+                try:
+                    env = _namespace(channel, _names_used(specs))
+                except TimeLimitError:
+                    env = {}
             elif ready.get("event") == "unreadable":
                 result["status"] = NOT_A_NOTEBOOK
             result["tests"] = _run_tests(specs, env)
@@ -501,6 +500,21 @@ def grade_one(job: dict) -> dict:
     return result
 
 
+def _cell_notes(errors, limits: Limits) -> list[str]:
+    """What went wrong in the notebook's cells, as the sandbox reported it (untrusted data)."""
+    notes = []
+    for error in errors[:10] if isinstance(errors, list) else []:
+        try:
+            index, name = int(error[0]), re.sub(r"[^\w.]", "", str(error[1]))[:60]
+        except (TypeError, ValueError, IndexError):
+            continue
+        if name == "CellTimeout":
+            notes.append(f"code cell {index + 1}: stopped after {limits.cell_time:g} s")
+        else:
+            notes.append(f"code cell {index + 1}: {name}")
+    return notes
+
+
 def _namespace(channel: _Channel, names: set[str]) -> dict:
     """The values of ``names`` in the submission's namespace, as the tests will see them."""
     channel.send({"op": "get", "names": sorted(names)})
@@ -509,7 +523,9 @@ def _namespace(channel: _Channel, names: set[str]) -> dict:
     except (ValueError, UnicodeDecodeError):
         return {}
     env = {}
-    for name, data in dict(values).items():
+    for name, data in values.items() if isinstance(values, dict) else ():
+        if name not in names:
+            continue
         try:
             value = sandbox_worker.decode(data, channel.make_callable)
         except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
