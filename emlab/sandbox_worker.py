@@ -67,13 +67,20 @@ def encode(value, callables: dict | None = None, depth: int = 0):
     if isinstance(value, complex):
         return {"$": "complex", "re": encode(value.real), "im": encode(value.imag)}
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in NUMERIC_KINDS:
-        array = np.ascontiguousarray(value)
+        array = np.ascontiguousarray(value) if isinstance(value, np.ndarray) else np.asarray(value)
         return {
             "$": "array" if isinstance(value, np.ndarray) else "scalar",
             "dtype": array.dtype.str,
             "shape": list(array.shape),
             "data": base64.b64encode(array.tobytes()).decode("ascii"),
         }
+    if hasattr(value, "__array__") and not isinstance(value, (np.ndarray, np.generic)):
+        try:  # a pandas Series, say: its numbers
+            array = np.asarray(value)
+        except Exception:  # whatever the student's object raised
+            array = None
+        if array is not None and array.dtype.kind in NUMERIC_KINDS:
+            return encode(array, callables, depth + 1)
     if isinstance(value, (list, tuple)):
         items = [encode(item, callables, depth + 1) for item in value]
         return items if type(value) is list else {"$": "tuple", "items": items}

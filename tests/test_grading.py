@@ -669,3 +669,48 @@ def test_tests_are_scored_as_otter_scores_them(points, case_points, all_or_nothi
         (ours,) = grading._run_tests([spec], {"x": x})
         assert (ours["score"], ours["max_score"]) == (otter.score, otter.possible), x
         assert ("AssertionError" in ours["output"]) == (not otter.passed_all)
+
+
+def test_values_cross_the_sandbox_as_data_only():
+    from emlab import sandbox_worker as worker
+
+    values = [1, 2.5, float("nan"), 2**70, "text", None, ..., (1, [2]), {"a": 1, 3: (4,)}]
+    values += [np.arange(6.0).reshape(2, 3), np.float32(1.5), np.int64(7), np.array([True])]
+    for value in values:
+        data = json.loads(json.dumps(worker.encode(value), allow_nan=False))
+        back = worker.decode(data)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(back, value)
+            assert back.dtype == value.dtype
+        elif isinstance(value, float) and value != value:
+            assert back != back
+        else:
+            assert back == value and type(back) is type(value), value
+    assert isinstance(worker.decode(worker.encode(object())), worker.Opaque)
+    assert isinstance(worker.decode(worker.encode(np.array([object()]))), worker.Opaque)
+    with pytest.raises(ValueError, match="do not cross"):
+        worker.decode({"$": "array", "dtype": "|O", "shape": [1], "data": ""})
+    with pytest.raises(ValueError, match="shape"):
+        worker.decode({"$": "array", "dtype": "<f8", "shape": [3], "data": "AAAAAAAAAAA="})
+    assert worker.decode({"$": "pickle", "data": "gASVAAAAAAAAAAAu"}).__class__ is worker.Opaque
+
+
+def test_a_stand_in_shows_the_students_source_so_a_check_can_refuse_emlabs_solution():
+    from emlab import kmeans
+
+    class Channel:
+        def call(self, ref, args):
+            return ("called", ref, args)
+
+    description = {
+        "ref": 4,
+        "name": "nearest_centroid",
+        "source": "def nearest_centroid(X, centroids):\n    return km.assign(X, centroids)\n",
+        "globals": {"km": "emlab.kmeans", "np": "numpy", "os": "os", "evil": "emlab.nothing"},
+    }
+    stand_in = grading._stand_in(Channel(), description)
+    assert stand_in(1, 2) == ("called", 4, (1, 2))  # runs in the sandbox, not here
+    assert _core._answers_called(stand_in, (kmeans.assign,)) == ["emlab.kmeans.assign"]
+    assert stand_in.__globals__["km"] is kmeans and "os" not in stand_in.__globals__
+    honest = dict(description, source="def f(X, c):\n    return ((X - c) ** 2).argmin(1)\n")
+    assert _core._answers_called(grading._stand_in(Channel(), honest), (kmeans.assign,)) == []
