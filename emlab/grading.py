@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import compileall
 import contextlib
 import csv
 import doctest
@@ -33,6 +34,7 @@ import json
 import linecache
 import os
 import re
+import resource
 import select
 import shutil
 import struct
@@ -472,6 +474,8 @@ def grade_one(job: dict) -> dict:
                 ready = {}
             if ready.get("event") == "ready":
                 result["notes"] += _cell_notes(ready.get("errors"), limits)
+                if isinstance(ready.get("cpu"), (int, float)):
+                    result["cpu"] = float(ready["cpu"])  # the notebook's, as the sandbox says
                 if ready.get("memory_error"):
                     result["status"] = OUT_OF_MEMORY
                 try:
@@ -496,6 +500,8 @@ def grade_one(job: dict) -> dict:
                 else "the notebook's process ended"
             )
         result["seconds"] = round(elapsed, 1)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["cpu"] = round(result.get("cpu", 0.0) + usage.ru_utime + usage.ru_stime, 1)
     result["written"] = _written_answers(Path(job["notebook"]))
     return result
 
@@ -551,6 +557,7 @@ def _stage_runtime(folder: Path) -> Path:
         runtime / "emlab",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
+    compileall.compile_dir(runtime, quiet=1)  # once here, not in every sandbox
     for path in [runtime, *runtime.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     folder.chmod(0o755)
@@ -636,7 +643,7 @@ def grade_folder(
             log(f"{entry.file}: {entry.notes[-1]}")
             continue
         todo.append(entry)
-    started = time.monotonic()
+    started, cpu_seconds = time.monotonic(), []
     with tempfile.TemporaryDirectory(prefix="emlab-grading-") as tmp:
         runtime = _stage_runtime(Path(tmp))
 
@@ -654,16 +661,21 @@ def grade_folder(
             entry.notes += result.get("notes", [])
             entry.tests = result.get("tests", [])
             entry.written = _match_written(autograder_dir, entry.lesson, result.get("written", []))
-            seconds = result.get("seconds")
-            log(f"{entry.file}: {entry.status}" + (f" in {seconds:g} s" if seconds else ""))
+            seconds, cpu = result.get("seconds"), result.get("cpu")
+            if cpu:
+                cpu_seconds.append(cpu)
+            took = f" in {seconds:g} s ({cpu:g} s of CPU)" if seconds and cpu else ""
+            log(f"{entry.file}: {entry.status}{took}")
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(grade, todo))
     if todo:
         elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds) / len(cpu_seconds) if cpu_seconds else float("nan")
         log(
             f"graded {len(todo)} submissions in {elapsed:.0f} s with {jobs} at a time "
-            f"({elapsed / len(todo):.1f} s per submission)"
+            f"({elapsed / len(todo):.1f} s per submission; {cpu:.1f} s of CPU each, notebook "
+            f"and tests)"
         )
     rows = [_row(entry, autograder_dir) for entry in entries]
     _write_scores(rows, Path(output_csv), fresh)
