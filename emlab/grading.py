@@ -460,10 +460,10 @@ def grade_one(job: dict) -> dict:
         work = Path(tmp) / "work"
         work.mkdir()
         work.chmod(0o777)
-        shutil.copyfile(job["notebook"], work / job["handout"])
         start = time.monotonic()
         argv = ["-m", "emlab.sandbox_worker", job["handout"], str(limits.cell_time)]
-        process = sandbox.start(work, Path(job["runtime"]), argv, limits)
+        files = {job["handout"]: Path(job["notebook"])}
+        process = sandbox.start(work, Path(job["runtime"]), argv, limits, files)
         channel = _Channel(process, start + limits.time)
 
         try:

@@ -6,8 +6,8 @@ user 65534 (``nobody``) with no capabilities, sees only its own processes, has n
 (not even loopback to the host), and cannot make a user namespace of its own. Its file
 system is a fresh one holding, read-only, only what Python needs (``/usr``, the Python
 installation, the virtual environment and a copy of the ``emlab`` package made for this
-grading run), plus a small writable ``/tmp`` and its own work folder with a copy of the
-submission. The instructor's repository, ``autograder/``, the other submissions, the
+grading run), plus two small writable folders in memory: ``/tmp`` and its work folder
+``/submission`` with a copy of the submission. The instructor's repository, ``autograder/``, the other submissions, the
 grading process and its environment variables are not in it. Limits (:class:`Limits`) are
 set on the process with ``setrlimit`` (address space, file size, processes, no core files)
 and a wall clock the grader enforces by killing the sandbox's process group.
@@ -99,8 +99,19 @@ class Sandbox:
     def isolated(self) -> bool:
         return self.kind != "none"
 
-    def command(self, workdir: Path, runtime: Path, argv: list[str], limits: Limits) -> list[str]:
-        """The command that runs ``argv`` in the sandbox, with ``workdir`` as its work folder."""
+    def command(
+        self,
+        workdir: Path,
+        runtime: Path,
+        argv: list[str],
+        limits: Limits,
+        files: dict[str, int] | None = None,
+    ) -> list[str]:
+        """The command that runs ``argv`` in the sandbox.
+
+        Its work folder is a fresh ``/submission`` (a tmpfs) holding ``files``, each name
+        read from an open file descriptor; only without a sandbox is it ``workdir``.
+        """
         python = str(Path(sys.executable).absolute())
         env = {
             "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -137,20 +148,36 @@ class Sandbox:
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         cmd += ["--size", str(limits.disk), "--tmpfs", "/tmp"]
         cmd += ["--ro-bind", str(runtime), "/opt/emlab-runtime"]
-        cmd += ["--bind", str(workdir), "/submission", "--chdir", "/submission"]
+        cmd += ["--size", str(limits.disk), "--tmpfs", "/submission"]
+        for name, fd in (files or {}).items():
+            cmd += ["--file", str(fd), f"/submission/{name}"]
+        cmd += ["--chdir", "/submission"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
         return [*cmd, "--", python, *argv]
 
     def start(
-        self, workdir: Path, runtime: Path, argv: list[str], limits: Limits
+        self,
+        workdir: Path,
+        runtime: Path,
+        argv: list[str],
+        limits: Limits,
+        files: dict[str, Path] | None = None,
     ) -> subprocess.Popen:
-        """Start ``argv`` in the sandbox; its stdin and stdout are pipes to the caller."""
-        command = self.command(workdir, runtime, argv, limits)
+        """Start ``argv`` in the sandbox with copies of ``files`` in its work folder.
+
+        Its stdin and stdout are pipes to the caller.
+        """
+        files = files or {}
         env = None
         if self.kind == "none":
             env = {"PYTHONPATH": str(runtime), "MPLBACKEND": "Agg", "HOME": str(workdir)}
             env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+            for name, path in files.items():
+                shutil.copyfile(path, Path(workdir) / name)
+            files = {}
+        descriptors = {name: os.open(path, os.O_RDONLY) for name, path in files.items()}
+        command = self.command(workdir, runtime, argv, limits, descriptors)
 
         def limit() -> None:
             _set_limit(resource.RLIMIT_AS, limits.memory)
@@ -167,16 +194,21 @@ class Sandbox:
                 "--clear-groups",
                 *command,
             ]
-        return subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env=env,
-            preexec_fn=limit,
-            start_new_session=True,
-        )
+        try:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=workdir,
+                env=env,
+                preexec_fn=limit,
+                start_new_session=True,
+                pass_fds=list(descriptors.values()),
+            )
+        finally:
+            for fd in descriptors.values():
+                os.close(fd)
 
 
 def _set_limit(kind: int, value: int) -> None:
