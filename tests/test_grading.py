@@ -33,6 +33,7 @@ from emlab.sandbox import Limits, SandboxUnavailable, detect
 ROOT = Path(__file__).resolve().parents[1]
 #: The lesson most tests grade (small and quick); rename here if the lessons are renumbered.
 LESSON = ROOT / "notebooks" / "00-exercises.ipynb"
+STEM = LESSON.stem
 SECRET = "grader-secret-4f1c9e"  # in the grading process's environment only
 LIMITS = Limits(time=90, cell_time=10, memory=1536 * 2**20)
 
@@ -139,16 +140,16 @@ def test_a_class_with_hostile_submissions_is_graded_safely(editions, tmp_path, m
     listener = _Listener()
     now = time.time()
     honest = {  # file: its points, as the answers deserve
-        "alice-00-exercises.ipynb": 3.0,  # older: superseded by the next
-        "alice-00-exercises (1).ipynb": 2.0,
-        "bob/00-exercises-Copy1.ipynb": 3.0,
-        "carol-00-exercises.ipynb": 3.0,  # the solved notebook itself
+        f"alice-{STEM}.ipynb": 3.0,  # older: superseded by the next
+        f"alice-{STEM} (1).ipynb": 2.0,
+        f"bob/{STEM}-Copy1.ipynb": 3.0,
+        f"carol-{STEM}.ipynb": 3.0,  # the solved notebook itself
     }
-    _write(folder, "alice-00-exercises.ipynb", _submission(editions), now - 100)
-    _write(folder, "alice-00-exercises (1).ipynb", _submission(editions, q2=WRONG_Q2), now)
-    _write(folder, "bob/00-exercises-Copy1.ipynb", _submission(editions))
-    shutil.copy(autograder / LESSON.name, folder / "carol-00-exercises.ipynb")
-    carol = folder / "carol-00-exercises.ipynb"
+    _write(folder, f"alice-{STEM}.ipynb", _submission(editions), now - 100)
+    _write(folder, f"alice-{STEM} (1).ipynb", _submission(editions, q2=WRONG_Q2), now)
+    _write(folder, f"bob/{STEM}-Copy1.ipynb", _submission(editions))
+    shutil.copy(autograder / LESSON.name, folder / f"carol-{STEM}.ipynb")
+    carol = folder / f"carol-{STEM}.ipynb"
     targets = [  # what hostile code knows of the grader's machine (an attacker could guess)
         *map(str, sorted(autograder.iterdir())),
         str(package / "checks" / "exercises.py"),
@@ -214,12 +215,12 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
         TRIED.append(f'{{address}}: {{type(error).__name__}}')
 """
     hostile = {  # file: (notebook, the most its honest answers earn, its status)
-        "loop-00-exercises.ipynb": (
+        f"loop-{STEM}.ipynb": (
             _submission(editions, q2="while True:\n    pass\nsigma_hat = np.std(heights)"),
             2.0,
             "graded",
         ),
-        "stubborn-loop-00-exercises.ipynb": (
+        f"stubborn-loop-{STEM}.ipynb": (
             _submission(
                 editions,
                 before="while True:\n    try:\n        while True:\n            pass\n"
@@ -228,34 +229,34 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
             0.0,
             "timeout",
         ),
-        "dies-00-exercises.ipynb": (
+        f"dies-{STEM}.ipynb": (
             _submission(editions, q2="import os\nos._exit(1)"),
             0.0,
             "crashed",
         ),
-        "hog-00-exercises.ipynb": (
+        f"hog-{STEM}.ipynb": (
             _submission(
                 editions, q2="blocks = []\nwhile True:\n    blocks.append(np.empty(10**8))"
             ),
             2.0,
             "out of memory",
         ),
-        "snoop-00-exercises.ipynb": (
+        f"snoop-{STEM}.ipynb": (
             _submission(editions, q1=leak_q1, q2=WRONG_Q2, before=snoop),
             0.0,
             "graded",
         ),
-        "rewriter-00-exercises.ipynb": (
+        f"rewriter-{STEM}.ipynb": (
             _submission(editions, q2=WRONG_Q2, before=rewrite),
             2.0,
             "graded",
         ),
-        "patcher-00-exercises.ipynb": (
+        f"patcher-{STEM}.ipynb": (
             _submission(editions, q1=WRONG_Q1, q2=WRONG_Q2, before=monkeypatching),
             0.0,
             "graded",
         ),
-        "network-00-exercises.ipynb": (
+        f"network-{STEM}.ipynb": (
             _submission(
                 editions,
                 q1="def resp_from_log_joint(log_joint):\n    raise ValueError(str(TRIED))",
@@ -264,7 +265,7 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
             1.0,
             "graded",
         ),
-        "env-00-exercises.ipynb": (
+        f"env-{STEM}.ipynb": (
             _submission(
                 editions,
                 q1="import os\ndef resp_from_log_joint(log_joint):\n"
@@ -278,7 +279,7 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
         _write(folder, name, notebook)
     others = {  # files that are not submissions of a lesson with a grader
         "notes.txt": ("i am not a notebook", "not a notebook"),
-        "broken-00-exercises.ipynb": ('{"cells": [', "not a notebook"),
+        f"broken-{STEM}.ipynb": ('{"cells": [', "not a notebook"),
         "lecture.ipynb": (json.dumps({"cells": []}), "not a student edition"),
         "dave-99-nothing.ipynb": (
             json.dumps(
@@ -321,19 +322,19 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
     accounted = set(rows) | {f for row in rows.values() for f in row["superseded"].split("; ") if f}
     files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
     assert accounted == files
-    assert rows["alice-00-exercises (1).ipynb"]["superseded"] == "alice-00-exercises.ipynb"
-    assert any("alice has 2 files" in m and "not alice-00-exercises.ipynb" in m for m in messages)
+    assert rows[f"alice-{STEM} (1).ipynb"]["superseded"] == f"alice-{STEM}.ipynb"
+    assert any("alice has 2 files" in m and f"not alice-{STEM}.ipynb" in m for m in messages)
     assert any(m.startswith("sandbox: bubblewrap") for m in messages)
     for name, (_, status) in others.items():
         assert rows[name]["status"] == status, rows[name]
 
     # honest students' scores are right, and the same when graded alone
     for name, points in honest.items():
-        if name != "alice-00-exercises.ipynb":
+        if name != f"alice-{STEM}.ipynb":
             assert rows[name]["status"] == "graded", rows[name]
             assert float(rows[name]["total"]) == points, rows[name]
     alone = tmp_path / "alone"
-    for name in ("alice-00-exercises (1).ipynb", "bob/00-exercises-Copy1.ipynb"):
+    for name in (f"alice-{STEM} (1).ipynb", f"bob/{STEM}-Copy1.ipynb"):
         (alone / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(folder / name, alone / name)
     grading.grade_folder(alone, autograder, tmp_path / "alone.csv", limits=LIMITS, log=print)
@@ -349,14 +350,14 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
         assert float(row["total"] or 0) <= most, row
         if status == "graded" or status == "out of memory":
             assert float(row["total"]) == most, row  # and the honest part still counts
-    assert "stopped after 10 s" in rows["loop-00-exercises.ipynb"]["notes"]
-    assert "exit code" in rows["dies-00-exercises.ipynb"]["notes"]
+    assert "stopped after 10 s" in rows[f"loop-{STEM}.ipynb"]["notes"]
+    assert "exit code" in rows[f"dies-{STEM}.ipynb"]["notes"]
 
     # nothing outside the sandboxes changed; the network was out of reach
     assert _hashes(*watched) == before
     assert not (package / "pwned.py").exists()
     assert listener.connections == 0
-    network_feedback = (out / "feedback" / "network-00-exercises.txt").read_text()
+    network_feedback = (out / "feedback" / f"network-{STEM}.txt").read_text()
     assert "connected" not in network_feedback and "OSError" in network_feedback
 
     # no feedback file holds a hidden test, a solution or the grader's environment
@@ -375,11 +376,11 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
     for name, text in feedback.items():
         for secret in secrets:
             assert secret not in text, (name, secret)
-    assert "FileNotFoundError" in feedback["snoop-00-exercises.txt"]  # it tried, and saw nothing
-    assert "PYTHONPATH" in feedback["env-00-exercises.txt"]  # the sandbox's own, clean, environment
+    assert "FileNotFoundError" in feedback[f"snoop-{STEM}.txt"]  # it tried, and saw nothing
+    assert "PYTHONPATH" in feedback[f"env-{STEM}.txt"]  # the sandbox's own, clean, environment
 
     # written answers: one file for the lesson, one column to mark
-    written = (out / "written" / "00-exercises.md").read_text()
+    written = (out / "written" / f"{STEM}.md").read_text()
     assert written.count("Shifting cancels.") >= 3 and "## q3 (1 point)" in written
     assert "q3 (written)" in next(csv.reader((out / "scores.csv").open()))
 
@@ -561,8 +562,8 @@ def test_a_question_with_independent_cases_gives_partial_credit(tmp_path, wheel)
 def test_a_renamed_handout_still_checks_its_answers(editions, tmp_path):
     handout = _submission(editions)
     folder = tmp_path / "Downloads"
-    _write(folder, "00-exercises (1).ipynb", handout)
-    path = folder / "00-exercises (1).ipynb"
+    _write(folder, f"{STEM} (1).ipynb", handout)
+    path = folder / f"{STEM} (1).ipynb"
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook, timeout=120, allow_errors=True, resources={"metadata": {"path": str(folder)}}
