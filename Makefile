@@ -54,7 +54,7 @@ wheel: $(STAMP)  ## for instructors: dist/emlab-*.whl, the package alone, to han
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
 
 clean:  ## remove the virtual environment and build products
-	rm -rf $(VENV) _build build dist student autograder scores.csv feedback .pytest_cache .ruff_cache
+	rm -rf $(VENV) _build build dist student autograder scores.csv feedback written .pytest_cache .ruff_cache
 
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
 # needs the internet). As root it is installed here; otherwise the command to run is printed.
@@ -71,19 +71,25 @@ book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BO
 	@echo "The book is in _build/html/index.html"
 
 .PHONY: student grade
-student: $(STAMP)  ## write the student editions to student/ and the graders to autograder/
-	$(BIN)/python -m emlab.instructor student --out student --autograder autograder $(NB)
+student: $(STAMP) wheel  ## write the student editions to student/ and the graders to autograder/
+	$(BIN)/python -m emlab.instructor student --out student --autograder autograder \
+	    --wheel "$$(ls -t dist/emlab-*.whl | head -n 1)" $(NB)
 	@if [ -z "$(NB)" ]; then touch student/.built; fi
 
 # the student book rebuilds the student editions only when a lesson or emlab/ changed since the
 # last full `make student`
 student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py emlab/*/*.py) | $(STAMP)
-	$(BIN)/python -m emlab.instructor student --out student --autograder autograder
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+	$(BIN)/python -m emlab.instructor student --out student --autograder autograder \
+	    --wheel "$$(ls -t dist/emlab-*.whl | head -n 1)"
 	@touch $@
 
-grade: $(STAMP)  ## grade a folder of submissions: make grade SUBMISSIONS=folder (writes scores.csv, feedback/)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
-	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder --out scores.csv --feedback feedback
+# GRADE_OPTIONS: --fresh, --time-limit S, --cell-time-limit S, --memory-limit GIB, --jobs N,
+# --no-sandbox (see python -m emlab.instructor grade --help)
+grade: $(STAMP)  ## grade a folder in sandboxes: make grade SUBMISSIONS=folder (merges into scores.csv, feedback/, written/)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [GRADE_OPTIONS=--fresh]"; exit 2; }
+	$(BIN)/python -m emlab.instructor grade "$(SUBMISSIONS)" --autograder autograder \
+	    --out scores.csv --feedback feedback --written written $(GRADE_OPTIONS)
 
 .PHONY: bench
 bench: $(STAMP)  ## benchmarks: emlab's engines against scikit-learn and the articles' loops

@@ -3,36 +3,34 @@
 The lesson notebooks in ``notebooks/`` are the instructor's edition: they hold
 each exercise's solution and its tests in otter-grader's notebook format
 (raw cells ``# BEGIN QUESTION``, ``# BEGIN SOLUTION``, ``# BEGIN TESTS``...).
-This module wraps two otter commands:
 
 ``python -m emlab.instructor student``
     runs ``otter assign`` on every lesson and writes the student editions to
     ``student/`` (solutions replaced by ``...`` stubs, hidden tests removed) and
-    the graders, which do hold the hidden tests, to ``autograder/``.
+    the graders, which do hold the hidden tests, to ``autograder/``: otter's
+    Gradescope zip (with the ``emlab`` wheel added), the solved notebook, and the
+    list of the lesson's questions.
 ``python -m emlab.instructor grade SUBMISSIONS``
-    runs ``otter run`` on every submitted notebook below ``SUBMISSIONS`` (any
-    layout: ``alice/03-kmeans.ipynb`` or ``alice-03-kmeans.ipynb``) and writes one
-    row per submission and one column per exercise to ``scores.csv`` (named
-    ``03-kmeans:q1``... when the folder mixes lessons), and to ``feedback/`` one
-    text file per submission with its points and the failed checks' messages.
-
-``otter grade`` would run each submission in a Docker container; ``otter run``,
-used here, runs it in the current Python environment, so grade on a machine
-(or account) where running students' code is acceptable.
+    grades every file below ``SUBMISSIONS`` with :mod:`emlab.grading`: each notebook
+    runs in a sandbox (:mod:`emlab.sandbox`), its tests in a process of their own,
+    and ``scores.csv``, ``feedback/`` and ``written/`` receive the results.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from emlab.grading import INIT_PATTERN, grade_folder
+from emlab.sandbox import Limits, SandboxUnavailable
 
 __all__ = [
     "feedback_text",
@@ -43,8 +41,6 @@ __all__ = [
 ]
 
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
-INIT_PATTERN = re.compile(r"otter\.Notebook\(\s*[\"']([^\"']+\.ipynb)[\"']\s*\)")
-QUESTION_MARKER = "# BEGIN QUESTION"
 #: Added to otter's set-up cell in the student editions: how a check's result is shown.
 FEEDBACK_SETUP = (
     "import emlab.feedback\n"
@@ -91,7 +87,12 @@ def _otter(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def make_student_editions(
-    notebooks: list[Path], student_dir: Path, autograder_dir: Path, *, run_tests: bool = True
+    notebooks: list[Path],
+    student_dir: Path,
+    autograder_dir: Path,
+    *,
+    run_tests: bool = True,
+    wheel: Path | None = None,
 ) -> list[Path]:
     """Write the student edition and the grader of each assignment notebook.
 
@@ -102,11 +103,16 @@ def make_student_editions(
     student_dir : Path
         Receives ``NN-topic.ipynb`` for each assignment: the notebook to hand out.
     autograder_dir : Path
-        Receives ``NN-topic.zip`` (otter's grader, hidden tests included) and
-        ``NN-topic.ipynb`` (the solved notebook otter checked its tests on).
-        Keep this folder away from students.
+        Receives ``NN-topic.zip`` (otter's grader, hidden tests included, which also
+        serves as the Gradescope autograder: it installs ``emlab`` from the wheel it
+        holds), ``NN-topic.ipynb`` (the solved notebook otter checked its tests on) and
+        ``NN-topic.questions.json`` (each question's name, points, and whether it is a
+        written answer). Keep this folder away from students.
     run_tests : bool
         Let ``otter assign`` run every test on the solutions first (it fails if one does not pass).
+    wheel : Path, optional
+        The ``emlab`` wheel for the Gradescope zip (``make wheel``); by default one is
+        built from the source tree this package was imported from.
 
     Returns
     -------
@@ -117,38 +123,94 @@ def make_student_editions(
     student_dir.mkdir(parents=True, exist_ok=True)
     autograder_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for notebook in map(Path, notebooks):
-        if not is_assignment(notebook):
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            dist = Path(tmp) / "dist"
-            args = ["assign", "--no-pdfs", str(notebook.resolve()), str(dist)]
-            if not run_tests:
-                args.insert(1, "--no-run-tests")
-            _otter(*args)
-            _finish_student_edition(
-                dist / "student" / notebook.name, student_dir / notebook.name, notebook
-            )
-            (zip_path,) = (dist / "autograder").glob("*.zip")
-            shutil.copy(zip_path, autograder_dir / f"{notebook.stem}.zip")
-            shutil.copy(dist / "autograder" / notebook.name, autograder_dir / notebook.name)
-        written.append(student_dir / notebook.name)
+    with tempfile.TemporaryDirectory() as wheel_dir:
+        for notebook in map(Path, notebooks):
+            if not is_assignment(notebook):
+                continue
+            wheel = wheel or _build_wheel(Path(wheel_dir))
+            with tempfile.TemporaryDirectory() as tmp:
+                dist = Path(tmp) / "dist"
+                args = ["assign", "--no-pdfs", str(notebook.resolve()), str(dist)]
+                if not run_tests:
+                    args.insert(1, "--no-run-tests")
+                _otter(*args)
+                _finish_student_edition(
+                    dist / "student" / notebook.name, student_dir / notebook.name, notebook
+                )
+                (zip_path,) = (dist / "autograder").glob("*.zip")
+                _with_wheel(zip_path, autograder_dir / f"{notebook.stem}.zip", wheel)
+                shutil.copy(dist / "autograder" / notebook.name, autograder_dir / notebook.name)
+            questions = autograder_dir / f"{notebook.stem}.questions.json"
+            questions.write_text(json.dumps(_questions_of(notebook), indent=1) + "\n")
+            written.append(student_dir / notebook.name)
     return written
 
 
-def _questions_of(notebook: Path) -> tuple[list[str], list[str]]:
-    """The exercises of an instructor notebook in order, and those answered in words."""
-    import yaml
+def _questions_of(notebook: Path) -> list[dict]:
+    """Each question's ``name``, ``points`` and ``manual`` flag, and a written one's prompt."""
+    import yaml  # otter's own dependency
 
-    names, written = [], []
-    for cell in _cells(notebook):
+    questions, cells = [], _cells(notebook)
+    for index, cell in enumerate(cells):
         text = _source(cell).strip()
-        if cell["cell_type"] == "raw" and text.startswith(QUESTION_MARKER):
-            config = yaml.safe_load(text[len(QUESTION_MARKER) :]) or {}
-            names.append(str(config["name"]))
-            if config.get("manual"):
-                written.append(str(config["name"]))
-    return names, written
+        if cell["cell_type"] != "raw" or not text.startswith("# BEGIN QUESTION"):
+            continue
+        config = yaml.safe_load(text.removeprefix("# BEGIN QUESTION")) or {}
+        question = {
+            "name": str(config.get("name")),
+            "points": config.get("points"),
+            "manual": bool(config.get("manual", False)),
+        }
+        if question["manual"]:
+            prompt = next((c for c in cells[index + 1 :] if c["cell_type"] == "markdown"), None)
+            question["prompt"] = _source(prompt).strip() if prompt else ""
+        questions.append(question)
+    return questions
+
+
+def _build_wheel(folder: Path) -> Path:
+    """``emlab``'s wheel, built (as ``make wheel`` does) from a copy of its source tree."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").exists():
+        raise FileNotFoundError(
+            "no emlab source tree to build the wheel from: pass --wheel dist/emlab-*.whl"
+        )
+    source = folder / "source"
+    shutil.copytree(root / "emlab", source / "emlab", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (root / name).exists():
+            shutil.copy(root / name, source / name)
+    build = ["wheel", "--no-deps", "--quiet", "-w", str(folder)]
+    subprocess.run(
+        [sys.executable, "-m", "pip", *build, str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = folder.glob("emlab-*.whl")
+    return wheel
+
+
+def _with_wheel(source: Path, target: Path, wheel: Path) -> None:
+    """Copy otter's grader zip, adding ``emlab``'s wheel to the environment it installs.
+
+    Gradescope builds the grading image from the zip's ``environment.yml``, whose pip
+    list names otter-grader alone: the wheel (and through it numpy, scipy and the other
+    dependencies) joins it, installed from ``/autograder/source`` where Gradescope
+    unpacks the zip.
+    """
+    import yaml  # otter's own dependency
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as updated:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "environment.yml":
+                environment = yaml.safe_load(data)
+                for dependency in environment["dependencies"]:
+                    if isinstance(dependency, dict) and "pip" in dependency:
+                        dependency["pip"].append(f"/autograder/source/{wheel.name}")
+                data = yaml.safe_dump(environment, sort_keys=False).encode()
+            updated.writestr(item, data)
+        updated.write(wheel, wheel.name)
 
 
 def _code_cell(source: str, cell_id: str) -> dict:
@@ -165,7 +227,8 @@ def _code_cell(source: str, cell_id: str) -> dict:
 def _finish_student_edition(source: Path, target: Path, instructor_notebook: Path) -> None:
     """Copy otter's student notebook, made ready to hand out.
 
-    * otter's set-up cell moves below the lesson's title cell, and installs
+    * otter's set-up cell moves below the lesson's title cell; it finds the notebook when a
+      browser or JupyterLab renamed it (:func:`_find_renamed_handout`), and installs
       :mod:`emlab.feedback`, so that each ``grader.check`` shows one line: the exercise,
       its points and what to fix;
     * a last cell lists every exercise of the lesson at a glance
@@ -179,8 +242,11 @@ def _finish_student_edition(source: Path, target: Path, instructor_notebook: Pat
             if i == 0 and len(cells) > 1 and cells[1]["cell_type"] == "markdown":
                 cells[0], cells[1] = cells[1], cells[0]
             break
-    names, written = _questions_of(instructor_notebook)
-    if names:
+    _find_renamed_handout(cells)
+    questions = _questions_of(instructor_notebook)
+    if questions:
+        names = [question["name"] for question in questions]
+        written = [question["name"] for question in questions if question["manual"]]
         progress = f"emlab.feedback.progress(grader, {names!r}, written={written!r})"
         cells.append(
             {
@@ -196,6 +262,28 @@ def _finish_student_edition(source: Path, target: Path, instructor_notebook: Pat
     )
 
 
+def _find_renamed_handout(cells: list[dict]) -> None:
+    """Let otter's set-up cell find the notebook if a browser or JupyterLab renamed it.
+
+    ``otter.Notebook("03-kmeans.ipynb")`` becomes
+    ``otter.Notebook(handout_file("03-kmeans.ipynb"))`` (see
+    :func:`emlab.grading.handout_file`), so the checks work in ``03-kmeans (1).ipynb``.
+    """
+    for cell in cells:
+        source = _source(cell)
+        if cell["cell_type"] == "code" and INIT_PATTERN.search(source):
+            source = re.sub(
+                r"otter\.Notebook\(\s*([\"'][^\"']+\.ipynb[\"'])\s*\)",
+                r"otter.Notebook(handout_file(\1))",
+                source,
+            )
+            source = source.replace(
+                "import otter\n", "import otter\nfrom emlab.grading import handout_file\n", 1
+            )
+            cell["source"] = source
+            return
+
+
 @dataclass
 class Submission:
     """One submitted notebook: who sent it and which lesson it is."""
@@ -205,70 +293,9 @@ class Submission:
     lesson: str
 
 
-#: A browser's suffix for a second download of the same file ("03-kmeans (1).ipynb") and
-#: JupyterLab's for a duplicated notebook ("03-kmeans-Copy1.ipynb").
-COPY_SUFFIX = re.compile(r"\s*\(\d+\)|-Copy\d+")
-
-
-def find_submissions(folder: Path) -> list[Submission]:
-    """Every ``.ipynb`` below ``folder``, with the lesson read from its otter init cell.
-
-    The student is the file's path below ``folder`` without the lesson's name (and
-    without a browser's " (1)" or JupyterLab's "-Copy1" suffix):
-    ``alice/03-kmeans.ipynb``, ``alice-03-kmeans (1).ipynb`` and
-    ``alice/03-kmeans-Copy1.ipynb`` are all Alice's. Files that are not readable
-    notebooks, or not student editions, are skipped with a message that names them.
-    """
-    folder = Path(folder)
-    found = []
-    for path in sorted(folder.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        try:
-            cells = _cells(path)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-            print(f"skipping {path}: not a readable notebook ({type(error).__name__}: {error})")
-            continue
-        lessons = {m.group(1) for cell in cells for m in INIT_PATTERN.finditer(_source(cell))}
-        if len(lessons) != 1:
-            print(f"skipping {path}: not a student edition (no otter.Notebook(...) cell)")
-            continue
-        lesson = Path(lessons.pop()).stem
-        student = COPY_SUFFIX.sub("", str(path.relative_to(folder).with_suffix("")))
-        student = student.replace(lesson, "").strip("-_/ ") or path.stem
-        found.append(Submission(path, student, lesson))
-    return found
-
-
 def _questions(tests: list[dict]) -> list[dict]:
     """The auto-graded exercises among otter's test results (not its summary of public tests)."""
     return [test for test in tests if test.get("max_score") is not None]
-
-
-def score_table(graded: list[tuple[Submission, list[dict]]]) -> tuple[list[dict], list[str]]:
-    """Rows and columns of ``scores.csv`` from each submission's otter test results.
-
-    One row per submission: ``student``, ``lesson``, the points of each auto-graded
-    exercise, ``total`` and ``possible`` (the auto-graded points only; written answers
-    are read by hand). The exercises' columns are ``q1``, ``q2``... when every
-    submission is of one lesson, and ``03-kmeans:q1``... when lessons are mixed, so
-    that a column never holds two lessons' exercises.
-    """
-    mixed = len({submission.lesson for submission, _ in graded}) > 1
-    rows, columns = [], []
-    for submission, tests in graded:
-        row = {"student": submission.student, "lesson": submission.lesson}
-        total = possible = 0.0
-        for test in _questions(tests):
-            name = f"{submission.lesson}:{test['name']}" if mixed else test["name"]
-            row[name] = float(test["score"])
-            total += test["score"]
-            possible += test["max_score"]
-            if name not in columns:
-                columns.append(name)
-        row["total"], row["possible"] = float(total), float(possible)
-        rows.append(row)
-    return rows, columns
 
 
 #: The last line of an exception in otter's test output: "AssertionError: your function ...".
@@ -357,44 +384,15 @@ def _remove_old_feedback(feedback_dir: Path) -> None:
 
 
 def grade_submissions(
-    folder: Path, autograder_dir: Path, output_csv: Path, feedback_dir: Path | None = None
+    folder: Path,
+    autograder_dir: Path,
+    output_csv: Path,
+    feedback_dir: Path | None = None,
+    written_dir: Path | None = None,
+    **options,
 ) -> list[dict]:
-    """Grade every submission below ``folder`` and write a per-exercise score table.
-
-    Runs ``otter run`` with the lesson's grader on each submission found by
-    :func:`find_submissions` and writes :func:`score_table` to ``output_csv``. With
-    ``feedback_dir``, also writes each submission's :func:`feedback_text` there, as
-    ``<student>-<lesson>.txt``, to hand back, after deleting the feedback files an
-    earlier run left there (so that the folder holds this run's only).
-    """
-    if feedback_dir is not None:
-        _remove_old_feedback(feedback_dir)
-        Path(feedback_dir).mkdir(parents=True, exist_ok=True)
-    graded, taken = [], set()
-    for submission in find_submissions(folder):
-        grader = Path(autograder_dir) / f"{submission.lesson}.zip"
-        if not grader.exists():
-            raise FileNotFoundError(
-                f"no grader for {submission.lesson} in {autograder_dir}; run `make student` first"
-            )
-        with tempfile.TemporaryDirectory() as tmp:
-            _otter("run", "--no-logo", "-a", str(grader), "-o", tmp, str(submission.path.resolve()))
-            results = json.loads((Path(tmp) / "results.json").read_text())
-        graded.append((submission, results["tests"]))
-        if feedback_dir is not None:
-            text = feedback_text(submission, results["tests"])
-            path = Path(feedback_dir) / _feedback_name(submission, taken)
-            path.write_text(text, encoding="utf-8")
-    rows, columns = score_table(graded)
-    output_csv = Path(output_csv)
-    output_csv.parent.mkdir(parents=True, exist_ok=True)
-    with output_csv.open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=["student", "lesson", *columns, "total", "possible"], restval=""
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
+    """Grade every file below ``folder``: see :func:`emlab.grading.grade_folder`."""
+    return grade_folder(folder, autograder_dir, output_csv, feedback_dir, written_dir, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -406,26 +404,88 @@ def main(argv: list[str] | None = None) -> int:
     student.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     student.add_argument("--out", type=Path, default=Path("student"))
     student.add_argument("--autograder", type=Path, default=Path("autograder"))
-    grade = commands.add_parser("grade", help="grade a folder of submitted notebooks")
+    student.add_argument(
+        "--wheel", type=Path, help="emlab's wheel for the Gradescope zips (default: build one)"
+    )
+    grade = commands.add_parser(
+        "grade",
+        help="grade a folder of submitted notebooks",
+        description="Grade every file below SUBMISSIONS, each notebook in a sandbox of its own; "
+        "merge the results into scores.csv, feedback/ and written/.",
+    )
+    defaults = Limits()
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--autograder", type=Path, default=Path("autograder"))
     grade.add_argument("--out", type=Path, default=Path("scores.csv"))
     grade.add_argument(
-        "--feedback", type=Path, default=Path("feedback"), help="one text file per submission"
+        "--feedback", type=Path, default=Path("feedback"), help="one text file per student"
+    )
+    grade.add_argument(
+        "--written", type=Path, default=Path("written"), help="written answers, one file a lesson"
+    )
+    grade.add_argument(
+        "--time-limit",
+        type=float,
+        default=defaults.time,
+        help=f"seconds per submission, all cells and tests (default {defaults.time:g})",
+    )
+    grade.add_argument(
+        "--cell-time-limit",
+        type=float,
+        default=defaults.cell_time,
+        help=f"seconds per cell before it is interrupted (default {defaults.cell_time:g})",
+    )
+    grade.add_argument(
+        "--memory-limit",
+        type=float,
+        default=defaults.memory / 2**30,
+        help=f"GiB of memory per submission (default {defaults.memory / 2**30:g})",
+    )
+    grade.add_argument(
+        "--jobs", type=int, default=None, help="submissions at once (default: one per core)"
+    )
+    grade.add_argument(
+        "--fresh",
+        action="store_true",
+        help="replace scores.csv, feedback/ and written/ instead of merging into them",
+    )
+    grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without isolation if no sandbox is found (only for code you trust)",
     )
     args = parser.parse_args(argv)
 
     if args.command == "student":
         notebooks = args.notebooks or sorted(Path("notebooks").glob("[0-9][0-9]-*.ipynb"))
-        written = make_student_editions(notebooks, args.out, args.autograder)
+        written = make_student_editions(notebooks, args.out, args.autograder, wheel=args.wheel)
         for path in written:
             print(f"wrote {path}")
         count = f"{len(written)} student notebook{'s' * (len(written) != 1)}"
         print(f"{count} in {args.out}/, graders in {args.autograder}/")
-    else:
-        rows = grade_submissions(args.submissions, args.autograder, args.out, args.feedback)
-        count = f"{len(rows)} submission{'s' * (len(rows) != 1)}"
-        print(f"graded {count}; scores in {args.out}, feedback in {args.feedback}/")
+        return 0
+    limits = Limits(
+        time=args.time_limit,
+        cell_time=min(args.cell_time_limit, args.time_limit),
+        memory=int(args.memory_limit * 2**30),
+    )
+    try:
+        rows = grade_submissions(
+            args.submissions,
+            args.autograder,
+            args.out,
+            args.feedback,
+            args.written,
+            limits=limits,
+            jobs=args.jobs,
+            fresh=args.fresh,
+            allow_unsafe=args.no_sandbox,
+        )
+    except SandboxUnavailable as error:
+        print(f"not grading: {error}", file=sys.stderr)
+        return 3
+    count = f"{len(rows)} file{'s' * (len(rows) != 1)}"
+    print(f"{count} accounted for; scores in {args.out}, feedback in {args.feedback}/")
     return 0
 
 

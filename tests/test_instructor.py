@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from emlab import instructor
+from emlab import grading, instructor
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(
@@ -155,70 +155,37 @@ def test_grading_a_folder_scores_stubs_zero_and_solutions_full(editions, tmp_pat
             assert float(row["total"]) == float(row["possible"]) > 0, row
 
 
-def _student_edition_of(lesson: str) -> dict:
-    init = f'import otter\ngrader = otter.Notebook("{lesson}.ipynb")'
-    return {"cells": [{"cell_type": "code", "source": init, "metadata": {}, "outputs": []}]}
-
-
-def test_submissions_are_named_by_student_and_unreadable_files_are_skipped(tmp_path, capsys):
-    names = (
-        "alice/03-kmeans.ipynb",
-        "bob-03-kmeans (1).ipynb",
-        "carol_04-two-coins.ipynb",
-        "dave/03-kmeans-Copy1.ipynb",
-    )
-    for name in names:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lesson = "04-two-coins" if "04" in name else "03-kmeans"
-        path.write_text(json.dumps(_student_edition_of(lesson)))
-    (tmp_path / "truncated.ipynb").write_text('{"cells": [')
-    (tmp_path / "lecture.ipynb").write_text(json.dumps({"cells": []}))
-    found = instructor.find_submissions(tmp_path)
-    assert [(s.student, s.lesson) for s in found] == [
-        ("alice", "03-kmeans"),
-        ("bob", "03-kmeans"),
-        ("carol", "04-two-coins"),
-        ("dave", "03-kmeans"),
-    ]
-    printed = capsys.readouterr().out
-    assert "skipping" in printed and "truncated.ipynb: not a readable notebook" in printed
-    assert "lecture.ipynb: not a student edition" in printed
-
-
-def test_score_table_names_columns_by_lesson_only_when_lessons_are_mixed():
-    def tests(*scores):
-        summary = {"name": "public tests", "score": 1, "max_score": None}
-        return [summary] + [
-            {"name": f"q{i}", "score": got, "max_score": most}
+def test_scores_name_columns_by_lesson_only_when_lessons_are_mixed(tmp_path):
+    def entry(student, lesson, scores):
+        graded = grading.Entry(Path(f"{student}.ipynb"), f"{student}.ipynb", student, lesson)
+        graded.status = "graded"
+        graded.tests = [
+            {"name": f"q{i}", "score": got, "max_score": most, "output": ""}
             for i, (got, most) in enumerate(scores, 1)
         ]
+        return grading._row(graded, tmp_path)
 
-    kmeans = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
-    coins = instructor.Submission(Path("b.ipynb"), "bob", "04-two-coins")
-    rows, columns = instructor.score_table([(kmeans, tests((2, 2), (0, 1)))])
-    assert columns == ["q1", "q2"]
-    assert rows == [
+    table = tmp_path / "scores.csv"
+    grading._write_scores([entry("alice", "03-kmeans", [(2, 2), (0, 1)])], table, fresh=True)
+    assert list(csv.DictReader(table.open())) == [
         {
             "student": "alice",
             "lesson": "03-kmeans",
-            "q1": 2.0,
-            "q2": 0.0,
-            "total": 2.0,
-            "possible": 3.0,
+            "status": "graded",
+            "file": "alice.ipynb",
+            "q1": "2.0",
+            "q2": "0.0",
+            "total": "2.0",
+            "possible": "3.0",
+            "superseded": "",
+            "notes": "",
         }
     ]
-    rows, columns = instructor.score_table(
-        [(kmeans, tests((2, 2), (0, 1))), (coins, tests((1, 3)))]
-    )
-    assert columns == ["03-kmeans:q1", "03-kmeans:q2", "04-two-coins:q1"]
-    assert rows[1] == {
-        "student": "bob",
-        "lesson": "04-two-coins",
-        "04-two-coins:q1": 1.0,
-        "total": 1.0,
-        "possible": 3.0,
-    }
+    grading._write_scores([entry("bob", "04-two-coins", [(1, 3)])], table, fresh=False)
+    header = next(csv.reader(table.open()))
+    assert header[4:7] == ["03-kmeans:q1", "03-kmeans:q2", "04-two-coins:q1"]
+    bob = list(csv.DictReader(table.open()))[1]
+    assert (bob["04-two-coins:q1"], bob["03-kmeans:q1"], bob["total"]) == ("1.0", "", "1.0")
 
 
 def test_feedback_names_each_exercise_and_why_it_lost_points():
