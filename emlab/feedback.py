@@ -67,8 +67,8 @@ def _sentence(kind: str, message: str) -> str:
     undefined = _UNDEFINED.search(message) if kind == "NameError" else None
     if undefined:
         return (
-            f"{undefined.group(1)} is not defined yet. Run the cell that defines it (and the "
-            f"cells above it) first, then this check again."
+            f"{undefined.group(1)} is not defined when the check runs: run the cell that "
+            f"defines it, and the cells above it, then the check again."
         )
     return (
         f"the check stopped with {kind}: {message}. Look at what your answer holds (print it); "

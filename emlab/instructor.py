@@ -29,6 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from emlab.feedback import sentences
 from emlab.grading import INIT_PATTERN, grade_folder
 from emlab.sandbox import Limits, SandboxUnavailable
 
@@ -298,48 +299,13 @@ def _questions(tests: list[dict]) -> list[dict]:
     return [test for test in tests if test.get("max_score") is not None]
 
 
-#: The last line of an exception in otter's test output: "AssertionError: your function ...".
-EXCEPTION_LINE = re.compile(r"^\s*((?:\w+\.)*\w*(?:Error|Exception|Exit)): (.*)$")
-
-
-#: A name the test looked up and did not find: "NameError: name 'J_final' is not defined".
-UNDEFINED = re.compile(r"name '(\w+)' is not defined")
-
-
-def _messages(output: str) -> list[str]:
-    """The exceptions' messages in one exercise's otter output, in order.
-
-    A message that repeats another with only its numbers changed (the same check
-    on other random data, e.g. in the public and the hidden test) is given once.
-    """
-    messages, seen = [], set()
-    for line in output.splitlines():
-        match = EXCEPTION_LINE.match(line)
-        if not match:
-            continue
-        name, message = match.groups()
-        text = message if name == "AssertionError" else f"{name}: {message}"
-        undefined = UNDEFINED.search(message) if name == "NameError" else None
-        if undefined:  # the answer's cell stopped (or never ran) before defining it
-            text = (
-                f"{undefined.group(1)} is not defined when the tests run: the cell that defines"
-                " it (or one above it) stopped with an error, or it was renamed; run the"
-                " notebook from the top to see where"
-            )
-        key = re.sub(r"\d+(\.\d+)?", "#", text)
-        if key not in seen:
-            seen.add(key)
-            messages.append(text)
-    return messages
-
-
 def feedback_text(submission: Submission, tests: list[dict]) -> str:
     """What a student is told about one graded notebook: the points and why any were lost.
 
     One line per auto-graded exercise with its points, and for an exercise that lost
-    points the messages of the checks that failed (the same sentences
-    ``grader.check`` showed in the notebook, e.g. "your function returned nothing:
-    replace the ... with your code"), or the error that stopped it.
+    points the sentences of the checks that failed, as :func:`emlab.feedback.sentences`
+    finds them: the same words ``grader.check`` showed in the notebook (e.g. "your function
+    returned nothing: replace the ... with your code"), or the error that stopped it.
     """
     questions = _questions(tests)
     total = sum(test["score"] for test in questions)
@@ -352,7 +318,7 @@ def feedback_text(submission: Submission, tests: list[dict]) -> str:
     for test in questions:
         lines.append(f"{test['name']}: {test['score']:g} / {test['max_score']:g}")
         if test["score"] < test["max_score"]:
-            reasons = _messages(test.get("output") or "") or [
+            reasons = sentences(test.get("output") or "") or [
                 "a test failed; run this exercise's grader.check cell to see it"
             ]
             lines += [f"    {reason}" for reason in reasons]

@@ -70,8 +70,8 @@ CASES = {
         "q2",
         Q2,
         {},
-        "q2 (1 point): sigma_hat is not defined yet. Run the cell that defines it (and the "
-        "cells above it) first, then this check again.",
+        "q2 (1 point): sigma_hat is not defined when the check runs: run the cell that defines "
+        "it, and the cells above it, then the check again.",
     ),
     "wrong shape": (
         "q1",
@@ -143,6 +143,8 @@ def test_sentences_reads_otters_grading_output_too():
     ]
     assert feedback.sentences("") == []
     assert feedback.sentences("NameError: name 'J' is not defined")[0].startswith("J is not")
+    # the grading feedback files say the same sentences
+    assert instructor.sentences is feedback.sentences
 
 
 def test_install_outside_ipython_does_nothing():

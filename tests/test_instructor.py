@@ -221,8 +221,8 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
         "q2: 0 / 2",
         "    your centroids have shape (2, 3); expected (3, 2).",  # once: the same check twice
         "q3: 0 / 1",
-        "    J is not defined when the tests run: the cell that defines it (or one above it)"
-        " stopped with an error, or it was renamed; run the notebook from the top to see where",
+        "    J is not defined when the check runs: run the cell that defines it, and the cells"
+        " above it, then the check again.",
         "q4: 0.5 / 1",
         "    a test failed; run this exercise's grader.check cell to see it",
     ]
