@@ -14,8 +14,9 @@ climbs the *log posterior*
 and finds its mode, the maximum a posteriori (MAP) estimate. The E-step is
 unchanged (:func:`emlab.gmm.e_step`); only the M-step changes, to
 :func:`m_step_map`, which maximizes :math:`Q(\theta, \theta^{(t)}) + \log p(\theta)`.
-The argument of lesson 04 then shows that the log posterior never decreases
-(Dempster, Laird & Rubin 1977, section 3.1).
+The argument of lesson 04, with :math:`\log p(\theta)` added to both the
+log-likelihood and the lower bound, then shows that the log posterior never
+decreases (Dempster, Laird & Rubin 1977 already use EM for posterior modes).
 
 The prior (:class:`GMMPrior`), with the weights independent of the components
 and the components independent of each other:
@@ -42,8 +43,9 @@ References
 ----------
 C. Fraley and A. E. Raftery, "Bayesian regularization for normal mixture
 estimation and model-based clustering", *Journal of Classification* 24 (2007),
-155-181. K. P. Murphy, *Machine Learning: a Probabilistic Perspective*, MIT Press
-2012, sections 4.6.3 (the normal-inverse-Wishart) and 11.4.2.8 (MAP-EM).
+155-181 (the prior, its default and the M-step; mclust's ``priorControl``).
+K. P. Murphy, *Machine Learning: a Probabilistic Perspective*, MIT Press 2012,
+section 11.4.2.8 (MAP estimation in EM for mixtures).
 """
 
 from __future__ import annotations

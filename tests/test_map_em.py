@@ -217,6 +217,17 @@ def test_log_posterior_never_decreases(seed, kind):
     assert objective[-1] - objective[0] > 1.0  # it climbed
 
 
+def test_the_log_likelihood_alone_can_fall():
+    """The prior pulls: l(theta) drops at some iteration while the log posterior climbs."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([two_blobs(seed=0), rng.normal(scale=3.0, size=(20, 2))])
+    weights, means, covariances = gmm.m_step(X, random_resp(len(X), 3, seed=100))
+    prior = PRIORS["normal-inverse-Wishart"]
+    result = map_em.fit_gmm_map(X, weights, means, covariances, prior, tol=0, max_iter=30)
+    assert np.diff(result.history.log_likelihood).min() < -0.1
+    assert np.diff(result.history.log_posterior).min() >= -1e-10 * abs(result.log_posterior)
+
+
 def test_fit_gmm_map_records_both_objectives():
     X = two_blobs(seed=11)
     weights, means, covariances = gmm.init_params(X, 2, random_state=0)
