@@ -10,11 +10,20 @@ import pytest
 from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import logsumexp, softmax
+from threadpoolctl import threadpool_limits
 
 from emlab import gmm, map_em
 from emlab.em import EMResult
 from emlab.gmm import CollapseWarning
 from emlab.map_em import GMMPrior
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Every matrix here is tiny; on a shared, loaded machine BLAS threads only cost (10x)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
 
 # A prior strong enough that MAP and ML differ clearly on the small problems below.
 STRONG = {"alpha": 3.0, "nu": 4.5, "psi": np.array([[1.0, 0.3], [0.3, 2.0]])}
