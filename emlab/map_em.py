@@ -345,7 +345,8 @@ def m_step_map(X, resp, prior: GMMPrior):
     **Covariances.** In the precision :math:`\Lambda_k = \Sigma_k^{-1}` the terms are
     :math:`\frac{c_k}{2} \log\lvert\Lambda_k\rvert - \frac12 \operatorname{tr}(\Lambda_k B_k)`,
     where each Gaussian factor :math:`\mathcal{N}(\cdot \mid \cdot, \Sigma_k)` brings
-    :math:`\frac12 \log\lvert\Lambda_k\rvert` and the inverse-Wishart
+    :math:`\frac12 \log\lvert\Lambda_k\rvert` (weighted by :math:`r_{ik}` for the
+    data, :math:`N_k` in all; once for the prior on :math:`\mu_k`) and the inverse-Wishart
     :math:`\frac{\nu + D + 1}{2} \log\lvert\Lambda_k\rvert`, so
     :math:`c_k = N_k + \nu + D + 2` (normal-inverse-Wishart) or
     :math:`c_k = N_k + \nu + D + 1` (flat prior on the means), and
