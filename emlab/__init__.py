@@ -13,6 +13,8 @@ The package behind the EM Lab notebooks. Modules, one idea each:
 ``checks``      exercise checks that say what is wrong
 ``instructor``  student editions and grading (otter-grader)
 ``display``     ``show_source``: print an emlab step inside a lesson
+``feedback``    what a student reads when a check runs
+``map_em``      MAP-EM: Gaussian mixtures with priors against collapse
 
 Submodules and estimators load on first use, so ``import emlab`` stays fast.
 """
@@ -33,6 +35,8 @@ _SUBMODULES = {
     "plots",
     "validation",
     "widgets",
+    "map_em",
+    "feedback",
     "checks",
     "instructor",
 }

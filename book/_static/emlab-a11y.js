@@ -22,18 +22,27 @@ document.addEventListener("DOMContentLoaded", () => {
     main.prepend(skip);
   }
 
-  // On a narrow screen a wide formula scrolls sideways inside its own box (emlab-book.css): such
-  // a box must be reachable from the keyboard to be scrolled, and named.
+  // A formula too wide for the column scrolls sideways inside its own box (the theme's style for
+  // display math, and emlab-book.css on a narrow screen): such a box must be reachable from the
+  // keyboard to be scrolled, and named (WCAG 2.1.1; axe's scrollable-region-focusable).
   const markScrolling = () => {
-    for (const box of document.querySelectorAll("div.math")) {
-      if (box.scrollWidth > box.clientWidth + 1) {
+    for (const box of document.querySelectorAll('div.math, mjx-container[display="true"]')) {
+      const overflow = getComputedStyle(box).overflowX;
+      const scrolls = (overflow === "auto" || overflow === "scroll") && box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
         box.tabIndex = 0;
-        box.setAttribute("role", "region");
-        box.setAttribute("aria-label", "formula (scrolls sideways)");
-      } else if (box.getAttribute("role") === "region") {
+        box.dataset.emlabScroll = "1";
+        if (box.tagName === "DIV") {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", "formula (scrolls sideways)");
+        }
+      } else if (!scrolls && box.dataset.emlabScroll) {
         box.removeAttribute("tabindex");
-        box.removeAttribute("role");
-        box.removeAttribute("aria-label");
+        delete box.dataset.emlabScroll;
+        if (box.tagName === "DIV") {
+          box.removeAttribute("role");
+          box.removeAttribute("aria-label");
+        }
       }
     }
   };
