@@ -103,9 +103,12 @@ def _check_missing_data(X, *, name: str = "X", min_rows: int = 1) -> np.ndarray:
     try:
         array = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        hint = ""
+        if "NAType" in str(exc):  # pandas' pd.NA, from a nullable column
+            hint = f" For a pandas DataFrame use {name}.to_numpy(dtype=float, na_value=np.nan)."
         raise ValueError(
             f"{name} must be an array of numbers, with np.nan where a value is missing; "
-            f"converting it failed: {exc}"
+            f"converting it failed: {exc}.{hint}"
         ) from None
     if array.ndim != 2:
         hint = f" For one variable use {name}.reshape(-1, 1)." if array.ndim == 1 else ""
@@ -147,7 +150,8 @@ def _check_columns_observed(X: np.ndarray, *, name: str = "X") -> None:
     if unseen.size:
         raise ValueError(
             f"column(s) {_listed(unseen)} of {name} have no observed value: nothing in the "
-            f"data says where their mean lies. Drop them, {name}[:, observed_columns]."
+            f"data says where their mean lies. Drop them: "
+            f"{name}[:, ~np.isnan({name}).all(axis=0)]."
         )
     spread = np.nanmax(X, axis=0) > np.nanmin(X, axis=0)
     flat = np.flatnonzero(~spread)
@@ -215,7 +219,7 @@ def missingness_patterns(X) -> list[tuple[np.ndarray, np.ndarray]]:
     Returns
     -------
     list of (rows, observed)
-        One pair per pattern, in a fixed order (the complete rows first):
+        One pair per pattern, in a fixed order (the complete rows, if any, first):
         ``rows`` the indices of its rows (increasing), ``observed`` a boolean
         array of shape (D,), True where those rows have a value.
     """
@@ -520,8 +524,8 @@ def normal_mle(X, max_iter=1000, tol=1e-8, mean=None, covariance=None) -> EMResu
     >>> bool(np.all(np.diff(result.history.log_likelihood) >= 0))
     True
     """
-    start = initial_params(X)  # checks X
     X = _check_missing_data(X, min_rows=2)
+    start = initial_params(X)
     n, D = X.shape
     if (mean is None) != (covariance is None):
         raise ValueError("give both mean and covariance to start from, or neither.")

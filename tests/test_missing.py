@@ -358,6 +358,15 @@ def test_normal_mle_rejects_bad_data(make_X, message):
         normal_mle(make_X())
 
 
+def test_a_dataframe_with_pandas_missing_values_gets_a_hint():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [1.0, None, 3.0, 5.0]}, dtype="Float64")
+    with pytest.raises(ValueError, match=r"X.to_numpy\(dtype=float, na_value=np.nan\)"):
+        normal_mle(frame)
+    result = normal_mle(frame.to_numpy(dtype=float, na_value=np.nan))
+    assert result.converged and not np.isnan(result.params["mean"]).any()
+
+
 def test_the_steps_reject_empty_rows_and_infinity():
     mean, covariance = np.zeros(3), np.eye(3)
     for function in (e_step, conditional_mean, observed_log_likelihood):
