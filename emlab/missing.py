@@ -1,20 +1,24 @@
 r"""A multivariate normal with values missing at random, fit by EM.
 
-The setting of Dempster, Laird & Rubin (1977, section 4.1.3): the rows
+The setting of Dempster, Laird & Rubin (1977, section 4.1): the rows
 :math:`x_1, \dots, x_n \in \mathbb{R}^D` are independent draws from
 :math:`\mathcal{N}(\mu, \Sigma)`, and some of their entries were not recorded
 (``np.nan`` in ``X``). Row :math:`i` splits into its observed entries
 :math:`x_{i,o}` (the index set :math:`o_i`) and its missing ones
 :math:`x_{i,m}` (the set :math:`m_i`). When the values are *missing at random*
 (whether an entry is missing may depend on what was observed, not on the
-missing value itself) the maximum-likelihood estimate is the maximizer of the
+missing value itself; Rubin, 1976) the missingness mechanism can be ignored and
+the maximum-likelihood estimate is the maximizer of the
 **observed-data log-likelihood**
 
 .. math::
 
-    \ell(\mu, \Sigma) = \sum_{i=1}^n \log \mathcal{N}(x_{i,o} \mid \mu_{o}, \Sigma_{oo}),
+    \ell(\mu, \Sigma) = \sum_{i=1}^n \log \mathcal{N}(x_{i,o} \mid \mu_{o_i}, \Sigma_{o_i o_i}),
 
-each row's marginal normal on the entries it has. It has no closed form, but
+each row's marginal normal on the entries it has (below, :math:`o` and :math:`m`
+stand for :math:`o_i` and :math:`m_i` where the row is clear, and
+:math:`\Sigma_{mo}` for the block of rows :math:`m`, columns :math:`o`). It has
+no closed form, but
 the *complete*-data log-likelihood depends on the data only through two sums,
 :math:`\sum_i x_i` and :math:`\sum_i x_i x_i^\top`; EM replaces them by their
 expectations given what was observed (E-step) and then takes the complete-data
@@ -42,13 +46,15 @@ References
 Dempster, A. P., Laird, N. M. and Rubin, D. B. (1977). Maximum likelihood from
 incomplete data via the EM algorithm. *Journal of the Royal Statistical Society
 B* 39(1), 1-38.
-Little, R. J. A. and Rubin, D. B. (2019). *Statistical Analysis with Missing
-Data*, 3rd edition, chapter 11. Wiley.
+Rubin, D. B. (1976). Inference and missing data. *Biometrika* 63(3), 581-592.
+Little, R. J. A. and Rubin, D. B. (2002). *Statistical Analysis with Missing
+Data*, 2nd edition, chapter 11 (the multivariate normal). Wiley.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -394,7 +400,7 @@ def m_step(stats: ExpectedStats, n: int) -> tuple[np.ndarray, np.ndarray]:
     mean : ndarray of shape (D,)
     covariance : ndarray of shape (D, D)
     """
-    if isinstance(n, bool) or int(n) != n or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be the number of rows, a whole number at least 1; got {n!r}.")
     sum_x, sum_xx = stats
     sum_x = check_data(sum_x, name="stats.sum_x", ndim=1)

@@ -408,6 +408,9 @@ def test_normal_mle_explains_a_singular_covariance():
 def test_m_step_rejects_a_bad_n_and_mismatched_sums():
     with pytest.raises(ValueError, match="n must be the number of rows"):
         m_step(ExpectedStats(np.zeros(2), np.eye(2)), 0)
+    for bad_n in (2.5, None, "10", True):
+        with pytest.raises(ValueError, match="n must be the number of rows"):
+            m_step(ExpectedStats(np.zeros(2), np.eye(2)), bad_n)
     with pytest.raises(ValueError, match=r"stats.sum_xx must have shape \(D, D\) = \(2, 2\)"):
         m_step(ExpectedStats(np.zeros(2), np.eye(3)), 5)
 
