@@ -188,6 +188,19 @@ def test_complete_data_gives_the_closed_form_mle_in_one_step():
     )
 
 
+def test_the_order_of_rows_and_columns_does_not_matter():
+    X, _, _ = random_missing(n=50, D=4, rate=0.4, seed=6)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.permutation(len(X)), np.array([2, 0, 3, 1])
+    fit = normal_mle(X, tol=1e-12, max_iter=2000)
+    shuffled = normal_mle(X[rows][:, cols], tol=1e-12, max_iter=2000)
+    np.testing.assert_allclose(shuffled.params["mean"], fit.params["mean"][cols], atol=1e-7)
+    np.testing.assert_allclose(
+        shuffled.params["covariance"], fit.params["covariance"][np.ix_(cols, cols)], atol=1e-7
+    )
+    np.testing.assert_allclose(shuffled.resp, fit.resp[rows][:, cols], atol=1e-7)
+
+
 def test_data_far_from_the_origin_give_the_same_covariance():
     _, X, _, _ = datasets.missing_normal(n=60, random_state=9)
     near = normal_mle(X, tol=1e-12, max_iter=2000)
