@@ -489,7 +489,8 @@ def normal_mle(X, max_iter=1000, tol=1e-8, mean=None, covariance=None) -> EMResu
     missing value itself. Convergence is linear, slower the more information is
     missing (Dempster, Laird & Rubin, 1977, section 3), hence the small default
     ``tol``: the mean and covariance are the answer here, and at ``tol=1e-3``
-    they can still move in the second decimal.
+    they can stop almost 0.02 away from the MLE (the default data of
+    :func:`emlab.datasets.missing_normal`, either mechanism).
 
     The data are centred by their available-case means before EM and the means
     shifted back after, which changes nothing but the rounding.
