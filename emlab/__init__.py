@@ -15,6 +15,7 @@ The package behind the EM Lab notebooks. Modules, one idea each:
 ``display``     ``show_source``: print an emlab step inside a lesson
 ``feedback``    what a student reads when a check runs
 ``map_em``      MAP-EM: Gaussian mixtures with priors against collapse
+``missing``     EM for a multivariate normal with values missing at random
 
 Submodules and estimators load on first use, so ``import emlab`` stays fast.
 """
@@ -36,6 +37,7 @@ _SUBMODULES = {
     "validation",
     "widgets",
     "map_em",
+    "missing",
     "feedback",
     "checks",
     "instructor",

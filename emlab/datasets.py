@@ -24,6 +24,7 @@ function                 lesson  what
 :func:`three_gaussians`  5       a 1-D mixture of three Gaussians
 :func:`old_faithful`     6       Old Faithful eruptions (Bishop, PRML ch. 9)
 :func:`house_prices`     2, 6    prices and floor areas by hidden neighbourhood
+:func:`missing_normal`   --      a 3-D normal with values missing (MAR or MCAR)
 =======================  ======  ==============================================
 """
 
@@ -54,6 +55,7 @@ __all__ = [
     "heights",
     "heights_by_sex",
     "house_prices",
+    "missing_normal",
     "old_faithful",
     "three_gaussians",
 ]
@@ -597,3 +599,81 @@ def old_faithful(standardize: bool = False) -> OldFaithful:
     if standardize:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
     return OldFaithful(X=X, feature_names=header)
+
+
+# --------------------------------------------------------------------------- missing data
+
+
+def missing_normal(n: int = 200, missing_rate: float = 0.3, mechanism: str = "mar", random_state=0):
+    """A 3-D normal sample with values removed at random (the missing-data lesson).
+
+    Draws ``n`` rows from :math:`\\mathcal{N}(\\mu, \\Sigma)` with
+
+    .. math::
+
+        \\mu = \\begin{pmatrix} 0 \\\\ 1 \\\\ 2 \\end{pmatrix}, \\qquad
+        \\Sigma = \\begin{pmatrix} 1 & 0.7 & 0.5 \\\\ 0.7 & 1.5 & 0.6 \\\\ 0.5 & 0.6 & 1
+        \\end{pmatrix},
+
+    then hides entries of columns 1 and 2 (column 0 is always observed, so no row
+    is empty), each entry independently, with probability
+
+    * ``"mcar"`` (missing completely at random): ``missing_rate`` for every row;
+    * ``"mar"`` (missing at random): :math:`2 r \\, \\sigma(2 z_i)`, with
+      :math:`r` = ``missing_rate``, :math:`\\sigma` the logistic function and
+      :math:`z_i = (x_{i0} - \\mu_0) / \\sqrt{\\Sigma_{00}}`. Rows with a large
+      observed first value lose their other values more often; since
+      :math:`E[\\sigma(2 z_i)] = 1/2`, ``missing_rate`` is still the expected
+      fraction hidden, and it may be at most 0.5.
+
+    Under MAR the complete rows are not a random sample (their columns 1 and 2
+    are too small on average, through the correlations), so dropping incomplete
+    rows is biased; the maximum-likelihood estimate of
+    :func:`emlab.missing.normal_mle` is not, since whether a value is missing
+    depends only on a value that is observed. The same seed gives the same
+    complete data under both mechanisms.
+
+    Parameters
+    ----------
+    n : int, default=200
+        Number of rows (at least 2).
+    missing_rate : float, default=0.3
+        Expected fraction of the entries of columns 1 and 2 that are hidden:
+        in [0, 1) for ``"mcar"``, in [0, 0.5] for ``"mar"``.
+    mechanism : {"mar", "mcar"}, default="mar"
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    X_complete : ndarray of shape (n, 3)
+        The data before anything was hidden.
+    X : ndarray of shape (n, 3)
+        The same with ``np.nan`` for the hidden entries.
+    mean : ndarray of shape (3,)
+        The true :math:`\\mu`.
+    covariance : ndarray of shape (3, 3)
+        The true :math:`\\Sigma`.
+    """
+    n = _check_count(n, name="n", minimum=2)
+    missing_rate = _check_finite(missing_rate, name="missing_rate")
+    if mechanism not in ("mar", "mcar"):
+        raise ValueError(f"mechanism must be 'mar' or 'mcar', got {mechanism!r}.")
+    if not (0.0 <= missing_rate <= 0.5 if mechanism == "mar" else 0.0 <= missing_rate < 1.0):
+        raise ValueError(
+            f"missing_rate must lie in [0, 0.5] for mechanism='mar' and in [0, 1) for "
+            f"'mcar'; got {missing_rate} with mechanism={mechanism!r}."
+        )
+    rng = _as_generator(random_state)
+    mean = np.array([0.0, 1.0, 2.0])
+    covariance = np.array([[1.0, 0.7, 0.5], [0.7, 1.5, 0.6], [0.5, 0.6, 1.0]])
+    X_complete = mean + rng.standard_normal((n, 3)) @ np.linalg.cholesky(covariance).T
+    if mechanism == "mcar":
+        p_missing = np.full(n, missing_rate)
+    else:
+        z = (X_complete[:, 0] - mean[0]) / np.sqrt(covariance[0, 0])
+        p_missing = 2.0 * missing_rate / (1.0 + np.exp(-2.0 * z))
+    hidden = rng.random((n, 2)) < p_missing[:, np.newaxis]
+    X = X_complete.copy()
+    X[:, 1:][hidden] = np.nan
+    return X_complete, X, mean, covariance
