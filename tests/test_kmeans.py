@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs
 from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import check_estimator
 
-from emlab import fast
+from emlab.engines import kmeans as kmeans_engine
 from emlab.kmeans import (
     KMeans,
     assign,
@@ -176,7 +176,7 @@ def test_restarts_keep_the_lowest_inertia():
     X = blobs(300, centers=8, seed=7)
     model = KMeans(8, init="random", n_init=6, random_state=0).fit(X)
     rng = check_random_state(0)  # replay the same six starts
-    runs = [fast.fit_kmeans_fast(X, init_random(X, 8, rng)) for _ in range(6)]
+    runs = [kmeans_engine.fit_kmeans_fast(X, init_random(X, 8, rng)) for _ in range(6)]
     inertias = [-run.log_likelihood for run in runs]
     assert max(inertias) > min(inertias)  # the starts found different local minima
     # the first run within rounding of the lowest (improves' tolerance)
@@ -297,7 +297,7 @@ def test_restarts_that_find_the_same_clusters_keep_the_first():
     X, _ = lesson_blobs()
     model = KMeans(3, init="k-means++", n_init=10, random_state=0).fit(X)
     rng = check_random_state(0)
-    runs = [fast.fit_kmeans_fast(X, init_kmeans_plusplus(X, 3, rng)) for _ in range(10)]
+    runs = [kmeans_engine.fit_kmeans_fast(X, init_kmeans_plusplus(X, 3, rng)) for _ in range(10)]
     inertias = np.array([-run.log_likelihood for run in runs])
     np.testing.assert_allclose(inertias, inertias[0], rtol=1e-12)
     assert len({tuple(np.argsort(run.params["centroids"][:, 0])) for run in runs}) > 1
@@ -310,7 +310,7 @@ def test_an_array_init_runs_once_and_says_so_unless_n_init_is_1():
     start = X[:3].copy()
     with pytest.warns(RuntimeWarning, match=r"one run is made, not n_init=10. Pass n_init=1"):
         model = KMeans(3, init=start, random_state=0).fit(X)
-    assert model.n_iter_ == fast.fit_kmeans_fast(X, start).n_iter
+    assert model.n_iter_ == kmeans_engine.fit_kmeans_fast(X, start).n_iter
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(3, init=start, n_init=1).fit(X)
