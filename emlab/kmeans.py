@@ -131,7 +131,9 @@ def _refill_empty_clusters(X, labels, centroids) -> np.ndarray:
 
     The farthest point (largest :math:`\\lVert x_i - \\mu_{z_i} \\rVert^2`, ties to the
     smallest index) moves to the first empty cluster, the next farthest to the
-    second, and so on: scikit-learn's rule, made deterministic.
+    second, and so on: scikit-learn's rule, made deterministic. A point that sits on
+    its centroid is not moved (that lowers nothing); an empty cluster left without a
+    point keeps its centroid, as when there are fewer distinct points than clusters.
     """
     counts = np.bincount(labels, minlength=len(centroids))
     empty_clusters = np.flatnonzero(counts == 0)
@@ -139,8 +141,11 @@ def _refill_empty_clusters(X, labels, centroids) -> np.ndarray:
         return labels
     distance_to_own_centroid = ((X - centroids[labels]) ** 2).sum(axis=1)
     farthest_first = np.argsort(-distance_to_own_centroid, kind="stable")
+    # a point already on its centroid moves nowhere useful: with more clusters than
+    # distinct points it would only swap duplicates back and forth
+    movable = farthest_first[distance_to_own_centroid[farthest_first] > 0][: empty_clusters.size]
     labels = labels.copy()
-    labels[farthest_first[: empty_clusters.size]] = empty_clusters
+    labels[movable] = empty_clusters[: movable.size]
     return labels
 
 

@@ -239,7 +239,9 @@ def _m_step(nk, sums, scatter, centers, covariance_type, reg_covar):
     counts = nk + _EPS10  # as scikit-learn: no division by zero for an empty component
     shift = sums / counts[:, None]
     weights = counts / counts.sum()
-    means = centers + shift
+    # sum_i r_ik x_i / (N_k + 10 eps), as the readable M-step and scikit-learn: an empty
+    # component's mean is 0 there, not the centre (the two engines agree)
+    means = centers * (nk / counts)[:, None] + shift
     if covariance_type in ("full", "tied"):
         centred = scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
         if covariance_type == "tied":
@@ -767,7 +769,7 @@ def _expansion_m_step(stats, center, covariance_type, reg_covar):
         covariances = (stats[:, :D] - nk[:, None] * shift**2) / counts[:, None] + reg_covar
     else:
         covariances = (stats[:, 0] - nk * (shift**2).sum(axis=1)) / (D * counts) + reg_covar
-    return counts / counts.sum(), center + shift, covariances
+    return counts / counts.sum(), center * (nk / counts)[:, None] + shift, covariances
 
 
 def _expansion_m_step_1d(stats, center, reg_covar):
@@ -785,7 +787,7 @@ def _expansion_m_step_1d(stats, center, reg_covar):
         count = nk + _EPS10
         shift = total / count
         counts.append(count)
-        means.append(c + shift)
+        means.append(c * (nk / count) + shift)
         variances.append((scatter - nk * (shift * shift)) / count + reg_covar)
     all_counts = sum(counts)
     weights = [count / all_counts for count in counts]
@@ -806,6 +808,19 @@ def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar
     trace = np.trace(covariances.reshape(-1, *covariances.shape[-2:]), axis1=1, axis2=2)
     floor = collapse_floor(reg_covar, trace.max(), data_variance)
     return bool(np.any(1.0 / trace_precision <= floor))
+
+
+def _check_float_data(X):
+    """``X`` as a finite 2-D float array; float32 stays float32 (each chunk is computed in float64).
+
+    A float32 data set is not copied to float64 (that copy would double its memory): the
+    engine takes each chunk's points, centred, into float64 as it goes.
+    """
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2 and X.size:
+        if not np.isfinite(X).all():
+            check_data(X)  # its clear message
+        return X
+    return check_data(X)
 
 
 def fit_gmm_fast(
@@ -842,7 +857,7 @@ def fit_gmm_fast(
     EMResult
     """
 
-    X = check_data(X)
+    X = _check_float_data(X)
     n, D = X.shape
     covariance_type = _check_covariance_type(covariance_type)
     weights = check_weights(weights)
@@ -863,7 +878,7 @@ def fit_gmm_fast(
     # of every chunk (one contiguous block per chunk: a column slice of one (P, n) array
     # would have np.dot copy it on every pass) or else the centred points, transposed
     # once (the transposing subtraction cost a quarter of building the features)
-    center = X.mean(axis=0)
+    center = X.mean(axis=0, dtype=np.float64)
     starts = list(range(0, n, chunk))
     cache = n_features_total * n * 8 <= FEATURE_CACHE_BYTES
     cached, centred_t = {}, None if cache else aligned_empty((D, n))

@@ -1,37 +1,41 @@
 """``emlab.KMeans``: k-means as hard EM, with scikit-learn's API.
 
-The estimator floor: starts from :func:`emlab.kmeans.init_kmeans_plusplus` or
-:func:`emlab.kmeans.init_random` (or given centroids) and runs the fast engine
+The estimator floor: validates as scikit-learn does, starts from
+:func:`emlab.kmeans.init_kmeans_plusplus` or :func:`emlab.kmeans.init_random` (or given
+centroids, or a callable) and runs the fast engine
 :func:`emlab.engines.kmeans.fit_kmeans_fast`.
 """
 
 from __future__ import annotations
 
-import numbers
 import warnings
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
+    _fit_context,
 )
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from emlab.em import improves
-from emlab.engines.kmeans import fit_kmeans_fast
-from emlab.kmeans import (
-    assign,
-    inertia,
-    init_kmeans_plusplus,
-    init_random,
-    squared_distances,
-)
+from emlab.engines.kmeans import fit_kmeans_fast, labels_and_inertia
+from emlab.kmeans import _scaled_tol, init_kmeans_plusplus, init_random, squared_distances
 from emlab.validation import check_data
 
 __all__ = ["KMeans"]
+
+#: Data whose spread exceeds this overflow float64 when squared (the inertia).
+LARGEST_SPREAD = 1e150
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -43,29 +47,41 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
 
     Parameters
     ----------
-    n_clusters : int, default=3
+    n_clusters : int, default=8
         Number of clusters :math:`K`.
-    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features)
-        How to start: :func:`init_kmeans_plusplus`, :func:`init_random`, or these
-        centroids (then a single run is made, since every run would be the same, with a
-        ``RuntimeWarning`` unless ``n_init=1``, as in scikit-learn).
-    n_init : int, default=10
-        Number of starts.
+    init : {"k-means++", "random"}, callable or array-like of shape (n_clusters, n_features)
+        How to start: :func:`emlab.kmeans.init_kmeans_plusplus`,
+        :func:`emlab.kmeans.init_random`, ``init(X, n_clusters, random_state=...)``, or
+        these centroids (then a single run is made, since every run would be the same,
+        with a ``RuntimeWarning`` unless ``n_init=1``, as in scikit-learn).
+    n_init : "auto" or int, default=10
+        Number of starts; ``"auto"`` is scikit-learn's (1 for k-means++ and given
+        centroids, 10 otherwise). The default stays 10, scikit-learn's before 1.4, as
+        the lessons use it.
     max_iter : int, default=300
         Largest number of iterations of each run.
     tol : float, default=1e-4
         Relative tolerance on the centroid shift (see :func:`fit_kmeans`).
+    verbose : int, default=0
+        Print each run's inertia per iteration (once the run is done).
     random_state : int, RandomState or None, default=None
         Seed for the starts.
+    copy_x : bool, default=True
+        Accepted for scikit-learn's API; ``X`` is never modified either way (the engine
+        centres each chunk as it goes instead of centring ``X`` in place).
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        Accepted for scikit-learn's API: both run Lloyd's iterations (Elkan's algorithm
+        reaches the same centroids, only by other arithmetic).
 
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         The centroids :math:`\\mu_k`.
-    labels_ : ndarray of shape (n_samples,)
+    labels_ : ndarray of shape (n_samples,), int32
         The cluster of each training point.
     inertia_ : float
-        :math:`J` of the best run.
+        :math:`J = \\sum_i w_i \\lVert x_i - \\mu_{z_i} \\rVert^2` of the best run (with
+        ``sample_weight``, :math:`w_i`; 1 otherwise).
     n_iter_ : int
         Iterations of the best run.
     converged_ : bool
@@ -77,110 +93,208 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Number of features seen in :meth:`fit`.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+    }
+
     def __init__(
         self,
-        n_clusters=3,
+        n_clusters=8,
         *,
         init="k-means++",
         n_init=10,
         max_iter=300,
         tol=1e-4,
+        verbose=0,
         random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
     ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
-        tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     @property
     def _n_features_out(self):
         return self.cluster_centers_.shape[0]
 
-    def _check_params(self, X):
-        n_samples, n_features = X.shape
-        n_clusters = self.n_clusters
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
-            raise ValueError(f"n_clusters must be a whole number, got {n_clusters!r}.")
-        if n_clusters < 1:
-            raise ValueError(f"n_clusters must be at least 1, got {n_clusters}.")
-        if n_samples < n_clusters:
+    def _validate_X(self, X, *, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+        if sp.issparse(X):
+            # the engine works on dense chunks: a sparse X is made dense (its memory)
+            X = X.toarray()
+        return X
+
+    def _check_centers(self, centers, X):
+        if centers.shape[0] != self.n_clusters:
             raise ValueError(
-                f"n_samples={n_samples} should be >= n_clusters={n_clusters}: "
-                "each cluster needs at least one point."
+                f"The shape of the initial centers {centers.shape} does not match the number "
+                f"of clusters {self.n_clusters}: init must have one row per cluster."
             )
-        if isinstance(self.n_init, bool) or not isinstance(self.n_init, numbers.Integral):
-            raise ValueError(f"n_init must be a whole number, got {self.n_init!r}.")
-        if self.n_init < 1:
-            raise ValueError(f"n_init must be at least 1, got {self.n_init}.")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
-            raise ValueError(f"max_iter must be a whole number, got {self.max_iter!r}.")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be at least 1, got {self.max_iter}.")
-        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}.")
-        if isinstance(self.init, str):
-            if self.init not in ("k-means++", "random"):
-                raise ValueError(
-                    f'init must be "k-means++", "random" or an array of centroids, '
-                    f"got {self.init!r}."
-                )
-            return None
-        init = check_data(self.init, name="init", ndim=2)
-        if init.shape != (n_clusters, n_features):
+        if centers.shape[1] != X.shape[1]:
             raise ValueError(
-                f"init must have shape (n_clusters, n_features) = ({n_clusters}, {n_features}), "
-                f"got {init.shape}."
+                f"The shape of the initial centers {centers.shape} does not match the number "
+                f"of features of the data {X.shape[1]}: init must have one column per feature."
             )
-        if self.n_init != 1:  # as scikit-learn's KMeans does
+
+    def _n_runs(self):
+        if self.n_init != "auto":
+            n_init = self.n_init
+        elif isinstance(self.init, str) and self.init == "k-means++":
+            n_init = 1
+        elif isinstance(self.init, str) or callable(self.init):
+            n_init = 10
+        else:
+            n_init = 1
+        if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
             warnings.warn(
-                f"init is an array of centroids, so every start would be the same: one run is "
-                f"made, not n_init={self.n_init}. Pass n_init=1 to say so.",
+                "Explicit initial center position passed: performing only one init in "
+                f"KMeans instead of n_init={n_init} (every start would be the same; pass "
+                "n_init=1 to say so).",
                 RuntimeWarning,
                 stacklevel=3,
             )
-        return init
+            n_init = 1
+        return n_init
 
-    def fit(self, X, y=None):
+    def _starts(self, X, sample_weight, rng):
+        """Yield the starting centroids of each run, as scikit-learn draws them."""
+        if not isinstance(self.init, str) and not callable(self.init):
+            init = check_data(self.init, name="init", ndim=2)
+            self._check_centers(init, X)
+            yield init
+            return
+        for _ in range(self._n_init):
+            if callable(self.init):
+                centers = check_data(
+                    self.init(X, self.n_clusters, random_state=rng), name="init(...)", ndim=2
+                )
+                self._check_centers(centers, X)
+                yield centers
+            elif self.init == "random":
+                if sample_weight is None:
+                    yield init_random(X, self.n_clusters, rng)
+                else:
+                    p = sample_weight / sample_weight.sum()
+                    chosen = rng.choice(X.shape[0], size=self.n_clusters, replace=False, p=p)
+                    yield X[chosen].astype(np.float64)
+            elif sample_weight is None:
+                yield init_kmeans_plusplus(X, self.n_clusters, rng)
+            else:
+                centers, _ = kmeans_plusplus(
+                    X, self.n_clusters, random_state=rng, sample_weight=sample_weight
+                )
+                yield centers.astype(np.float64)
+
+    def _check_scale(self, X):
+        spread = float(np.max(np.abs(X - X.mean(axis=0, dtype=np.float64))))
+        if spread > LARGEST_SPREAD:
+            raise ValueError(
+                f"X's values lie up to {spread:.3g} from their mean: their squared distances "
+                "(the inertia) overflow 64-bit floats. Rescale X first, for instance divide "
+                "it by its standard deviation (sklearn.preprocessing.StandardScaler)."
+            )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X``: run k-means from ``n_init`` starts, keep the best.
 
         Each run uses :func:`emlab.engines.kmeans.fit_kmeans_fast`, which gives the same
-        iterations as the readable :func:`fit_kmeans` in fused matrix products.
+        iterations as the readable :func:`emlab.kmeans.fit_kmeans` in fused matrix
+        products.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each point (default: 1 each).
 
         Returns
         -------
         self
         """
-        X = validate_data(self, X, dtype=np.float64)
-        init_array = self._check_params(X)
+        X = self._validate_X(X, reset=True)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}: "
+                "each cluster needs at least one point."
+            )
+        self._check_scale(X)
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         rng = check_random_state(self.random_state)
+        self._n_init = self._n_runs()  # scikit-learn's attribute: the runs made
         best = None
-        for _ in range(1 if init_array is not None else self.n_init):
-            if init_array is not None:
-                start = init_array
-            elif self.init == "random":
-                start = init_random(X, self.n_clusters, rng)
-            else:
-                start = init_kmeans_plusplus(X, self.n_clusters, rng)
-            result = fit_kmeans_fast(X, start, max_iter=self.max_iter, tol=self.tol)
+        for run, start in enumerate(self._starts(X, weights, rng)):
+            result = fit_kmeans_fast(
+                X, start, max_iter=self.max_iter, tol=self.tol, sample_weight=weights
+            )
+            if self.verbose:
+                print(f"Initialization complete (run {run})")
+                for snapshot in result.history[1:]:
+                    print(f"Iteration {snapshot.iteration}, inertia {-snapshot.log_likelihood}.")
+                if result.converged and len(result.history) > 1:
+                    last = result.history[-1].params["centroids"]
+                    shift = float(((last - result.history[-2].params["centroids"]) ** 2).sum())
+                    if shift == 0:
+                        print(f"Converged at iteration {result.n_iter}: strict convergence.")
+                    else:
+                        print(
+                            f"Converged at iteration {result.n_iter}: center shift {shift} "
+                            f"within tolerance {_scaled_tol(X, self.tol)}."
+                        )
             if best is None or improves(result.log_likelihood, best.log_likelihood):
                 best = result
-        self.cluster_centers_ = best.params["centroids"]
-        self.labels_ = assign(X, self.cluster_centers_)  # the last E-step's assignments
-        self.inertia_ = -best.log_likelihood
+        centers = best.params["centroids"]
+        labels, inertia = labels_and_inertia(X, centers, weights)
+        distinct = len(np.unique(labels))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = centers.astype(X.dtype)
+        self.labels_ = labels  # the last E-step's assignments
+        self.inertia_ = inertia
         self.n_iter_ = best.n_iter
         self.converged_ = best.converged
         self.history_ = best.history
@@ -188,20 +302,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
 
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float64, reset=False)
+        return self._validate_X(X, reset=False)
 
     def predict(self, X):
-        """The nearest centroid of each point (:func:`assign`).
+        """The nearest centroid of each point (:func:`emlab.kmeans.assign`).
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
+        labels : ndarray of shape (n_samples,), int32
         """
-        return assign(self._validated(X), self.cluster_centers_)
+        return labels_and_inertia(self._validated(X), self.cluster_centers_)[0]
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_``."""
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     def transform(self, X):
         """Euclidean distance from every point to every centroid.
@@ -209,14 +323,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Returns
         -------
         ndarray of shape (n_samples, n_clusters)
-            :math:`\\lVert x_i - \\mu_k \\rVert`.
+            :math:`\\lVert x_i - \\mu_k \\rVert`, in the data's floating-point type.
         """
-        return np.sqrt(squared_distances(self._validated(X), self.cluster_centers_))
+        X = self._validated(X)
+        distances = squared_distances(X.astype(np.float64), self.cluster_centers_)
+        return np.sqrt(distances).astype(X.dtype)
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the distances of the training points to the centroids."""
-        return self.fit(X).transform(X)
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, y=None):
-        """Minus the inertia of ``X`` with the fitted centroids (higher is better)."""
-        return -inertia(self._validated(X), self.cluster_centers_)
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the (weighted) inertia of ``X`` with the fitted centroids (higher is better)."""
+        X = self._validated(X)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return -labels_and_inertia(X, self.cluster_centers_, weights)[1]
