@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlab.coins import log_pmf, m_step
@@ -26,7 +29,11 @@ __all__ = ["BinomialMixture"]
 
 
 def _check_whole_number(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    # a whole number given as a float (n_tosses=10.0) is a whole number
+    whole = isinstance(value, numbers.Integral) or (
+        isinstance(value, numbers.Real) and float(value).is_integer()
+    )
+    if isinstance(value, bool) or not whole or value < minimum:
         raise ValueError(f"{name} must be a whole number, at least {minimum}; got {value!r}.")
     return int(value)
 
@@ -110,6 +117,18 @@ class BinomialMixture(DensityMixin, BaseEstimator):
         self.weights_init = weights_init
         self.random_state = random_state
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_tosses": [Interval(Real, 1, None, closed="left")],
+        "learn_weights": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "thetas_init": ["array-like", None],
+        "weights_init": ["array-like", None],
+        "random_state": ["random_state"],
+    }
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # X holds whole, non-negative counts: the common checks then feed such data.
@@ -168,6 +187,7 @@ class BinomialMixture(DensityMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         X, n_tosses = self._check_X(X, reset=True)
         thetas_init, weights_init = self._check_params(X)
         rng = check_random_state(self.random_state)

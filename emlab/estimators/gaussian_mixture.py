@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emlab.em import EMResult, improves
+from emlab.em import EMResult, improves, run_em
 from emlab.engines.gmm import fit_gmm_fast
 from emlab.engines.start import initial_parameters
 from emlab.gmm import (
@@ -32,11 +32,13 @@ from emlab.gmm import (
     CollapseWarning,
     _collapsed_components,
     cholesky_factors,
-    fit_gmm,
+    e_step,
     log_gaussian,
+    m_step,
     n_parameters,
     sample,
 )
+from emlab.validation import check_n_components, check_weights
 
 __all__ = ["EmptyComponentWarning", "GaussianMixture"]
 
@@ -47,7 +49,7 @@ COLLAPSE_MESSAGE = (
     "the number of components, increase reg_covar, or scale the input data."
 )
 #: Data whose spread exceeds this overflow float64 when squared (the covariances).
-LARGEST_SPREAD = 1e150
+LARGEST_SPREAD = 1e152
 
 
 class EmptyComponentWarning(UserWarning):
@@ -349,16 +351,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         options = {"tol": self.tol, "max_iter": self.max_iter, "reg_covar": self.reg_covar}
         try:
             if self.record_resp:
-                X64 = X.astype(np.float64, copy=False)
-                return fit_gmm(
-                    X64,
-                    weights,
-                    means,
-                    covariances,
-                    self.covariance_type,
-                    **options,
-                    record_resp=True,
-                )
+                return self._run_readable(X, weights, means, covariances, options)
             return fit_gmm_fast(X, weights, means, covariances, self.covariance_type, **options)
         except ValueError as exc:
             if "positive definite" in str(exc) or "must be positive" in str(exc):
@@ -367,6 +360,53 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"covariance is no longer positive definite (reg_covar={self.reg_covar:g})."
                 ) from exc
             raise
+
+    def _run_readable(self, X, weights, means, covariances, options):
+        """The readable steps (:func:`emlab.gmm.e_step`, :func:`emlab.gmm.m_step`) on centred data.
+
+        As the fast engine does: the points are centred once (far from the origin, sums of
+        raw coordinates lose the digits the covariances need), and the parameters live in
+        the data's coordinates, so that both engines take every step from the same numbers.
+        """
+        center = X.mean(axis=0, dtype=np.float64)
+        centred = X.astype(np.float64) - center
+        covariance_type, reg_covar = self.covariance_type, options["reg_covar"]
+        check_weights(weights, self.n_components, name="weights")
+        check_n_components(len(weights), len(X), name="len(weights)")
+
+        def readable_e_step(points, params):
+            return e_step(
+                points,
+                params["weights"],
+                params["means"] - center,
+                params["covariances"],
+                covariance_type,
+            )
+
+        def readable_m_step(points, resp):
+            new_weights, new_means, new_covariances = m_step(
+                points, resp, covariance_type, reg_covar
+            )
+            # sum_i r_ik x_i / (N_k + 10 eps) in the data's coordinates, as the fast engine
+            # and scikit-learn: an empty component's mean is 0, not the centre
+            nk = resp.sum(axis=0)
+            share = nk / (nk + 10 * np.finfo(np.float64).eps)
+            return {
+                "weights": new_weights,
+                "means": new_means + center * share[:, None],
+                "covariances": new_covariances,
+            }
+
+        start = {"weights": weights, "means": means, "covariances": covariances}
+        return run_em(
+            centred,
+            start,
+            readable_e_step,
+            readable_m_step,
+            tol=options["tol"],
+            max_iter=options["max_iter"],
+            record_resp=True,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

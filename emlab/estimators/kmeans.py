@@ -35,7 +35,7 @@ from emlab.validation import check_data
 __all__ = ["KMeans"]
 
 #: Data whose spread exceeds this overflow float64 when squared (the inertia).
-LARGEST_SPREAD = 1e150
+LARGEST_SPREAD = 1e152
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
