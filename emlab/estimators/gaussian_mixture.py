@@ -52,6 +52,16 @@ COLLAPSE_MESSAGE = (
 LARGEST_SPREAD = 1e152
 
 
+def _largest_variance(X, chunk=65536):
+    """The largest variance of X's features, in chunks (no (n, D) temporary)."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    squares = np.zeros(X.shape[1])
+    for start in range(0, len(X), chunk):
+        rows = X[start : start + chunk] - mean
+        squares += np.einsum("nd,nd->d", rows, rows)
+    return float(squares.max() / len(X))
+
+
 class EmptyComponentWarning(UserWarning):
     """A component ended with (almost) no weight: no point is responsible for it.
 
@@ -321,7 +331,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return weights, means, covariances
 
     def _check_scale(self, X):
-        spread = float(np.max(np.abs(X - X.mean(axis=0, dtype=np.float64))))
+        mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
+        spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
         if spread > LARGEST_SPREAD:
             raise ValueError(
                 f"X's values lie up to {spread:.3g} from their mean: their squares (the "
@@ -469,7 +480,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights = np.asarray(result.params["weights"], dtype=np.float64)
         means = np.asarray(result.params["means"], dtype=np.float64)
         covariances = np.asarray(result.params["covariances"], dtype=np.float64)
-        data_variance = float(np.var(X, axis=0, dtype=np.float64).max())
+        data_variance = _largest_variance(X)
         converged = bool(result.converged)
         collapsed = self.reg_covar == 0 and _collapsed_components(
             covariances, self.covariance_type, 0.0, data_variance

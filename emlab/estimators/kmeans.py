@@ -216,7 +216,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
                 yield centers.astype(np.float64)
 
     def _check_scale(self, X):
-        spread = float(np.max(np.abs(X - X.mean(axis=0, dtype=np.float64))))
+        mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
+        spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
         if spread > LARGEST_SPREAD:
             raise ValueError(
                 f"X's values lie up to {spread:.3g} from their mean: their squared distances "
