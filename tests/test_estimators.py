@@ -230,3 +230,21 @@ def test_binomial_mixture_checks_its_parameters():
 def test_datasets_name_a_bad_seed(function, seed):
     with pytest.raises(ValueError, match="random_state must be an int seed between 0"):
         getattr(datasets, function)(random_state=seed)
+
+
+# --- the figures and explorers name a bad argument (issue 18's fuzzing) ----------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: __import__("emlab").plots.parameter_trajectories([1, 2], "weights"), "history"),
+        (lambda: __import__("emlab").plots.graphical_model(["a", "b"]), "nodes"),
+        (lambda: __import__("emlab").plots.hist_with_densities(X_TWO[:, 0], bins=-1), "bins"),
+        (lambda: __import__("emlab").widgets.gmm_explorer(X_TWO[:2], n_components=3), "n_comp"),
+    ],
+    ids=["trajectories", "graphical_model", "bins", "explorer"],
+)
+def test_figures_name_a_bad_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
