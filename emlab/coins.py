@@ -21,11 +21,13 @@ Several independent series per trial (``heads`` of shape (n_trials, n_series),
 ``thetas`` of shape (n_coins, n_series)) multiply their probabilities; that is
 what :class:`BinomialMixture` fits, one series per column of ``X``.
 
-Probabilities of exactly 0 or 1 are allowed: for the logarithms they are moved
-:data:`THETA_EPS` inside :math:`(0, 1)`, so a coin that "never" shows heads is
-treated as one that shows heads once in :math:`10^{12}` tosses. Nothing becomes
-NaN, and the log-likelihood changes by at most about :math:`n \\cdot 10^{-12}`
-per trial when the data are possible at all.
+Probabilities of exactly 0 or 1 are allowed: in the logarithm of the outcome they
+rule out they are moved :data:`THETA_EPS` inside :math:`(0, 1)`, so a coin that
+"never" shows heads is treated as one that shows heads once in :math:`10^{12}` tosses,
+and nothing becomes NaN. The outcome they allow keeps its exact logarithm
+(:math:`\\log 1 = 0`), so the log-likelihood is exact whenever the data are possible at
+all, for any number of tosses (moving 1 to :math:`1 - 10^{-12}` there would cost
+:math:`n \\cdot 10^{-12}` nats per trial: 10 at :math:`n = 10^{13}`).
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def log_pmf(heads, n_tosses, thetas):
 
     with :math:`\\log \\binom{n}{h} = \\log\\Gamma(n+1) - \\log\\Gamma(h+1)
     - \\log\\Gamma(n-h+1)`, summed over series when there are several.
-    ``thetas`` of 0 or 1 are moved :data:`THETA_EPS` inside (0, 1).
+    ``thetas`` of 0 or 1 are moved :data:`THETA_EPS` inside (0, 1) in the logarithm of
+    the outcome they rule out (see the module's docstring).
 
     Parameters
     ----------
@@ -165,12 +168,11 @@ def log_pmf(heads, n_tosses, thetas):
     thetas = _check_thetas(thetas, heads)
     heads, thetas = _as_columns(heads), _as_columns(thetas)
     tails = n_tosses - heads
-    thetas = np.clip(thetas, THETA_EPS, 1 - THETA_EPS)
     log_binomial_coef = gammaln(n_tosses + 1) - gammaln(heads + 1) - gammaln(tails + 1)
     return (
         log_binomial_coef.sum(axis=1, keepdims=True)
-        + heads @ np.log(thetas).T
-        + tails @ np.log1p(-thetas).T
+        + heads @ np.log(np.maximum(thetas, THETA_EPS)).T  # log 1 = 0 stays exact
+        + tails @ np.log1p(-np.minimum(thetas, 1 - THETA_EPS)).T
     )
 
 

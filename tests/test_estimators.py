@@ -248,3 +248,13 @@ def test_datasets_name_a_bad_seed(function, seed):
 def test_figures_name_a_bad_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("n_tosses", [10, 10**13, 10**15])
+def test_binomial_mixture_likelihood_is_exact_at_certain_coins(n_tosses):
+    # two coins that always (never) show heads, half the trials each: log(1/2) per trial,
+    # whatever the number of tosses (clipping 1 to 1 - 1e-12 cost n * 1e-12 nats)
+    X = np.array([[n_tosses], [n_tosses], [0], [0]], dtype=float)
+    model = BinomialMixture(n_tosses=n_tosses, thetas_init=[[1.0], [0.0]]).fit(X)
+    assert model.lower_bound_ == pytest.approx(np.log(0.5), rel=1e-12)
+    np.testing.assert_allclose(model.score_samples(X), np.log(0.5), rtol=1e-12)

@@ -62,8 +62,11 @@ def fit_coins_fast(
     shape = thetas.shape
 
     def e_step(thetas, weights):
-        clipped = np.clip(thetas.reshape(len(thetas), -1), THETA_EPS, 1 - THETA_EPS)
-        log_odds = np.concatenate([np.log(clipped), np.log1p(-clipped)], axis=1)  # (K, 2S)
+        thetas = thetas.reshape(len(thetas), -1)
+        log_odds = np.concatenate(  # (K, 2S); as emlab.coins.log_pmf: log 1 = 0 stays exact
+            [np.log(np.maximum(thetas, THETA_EPS)), np.log1p(-np.minimum(thetas, 1 - THETA_EPS))],
+            axis=1,
+        )
         with np.errstate(divide="ignore"):
             log_joint = rows_and_tails @ log_odds.T + np.log(weights)
         top = log_joint.max(axis=1, keepdims=True)
