@@ -50,7 +50,7 @@ execute: $(STAMP)  ## for authors: re-execute every lesson in place, top to bott
 	$(BIN)/python tools/tidy_outputs.py $(or $(NB),$(NOTEBOOKS) $(NOTES))
 	$(BIN)/python ../shared/tools/nbcheck.py $(or $(NB),$(NOTEBOOKS) $(NOTES)) || true
 
-wheel: $(STAMP)  ## for instructors: dist/emlab-*.whl, the package alone, to hand to students
+wheel: $(STAMP)  ## for instructors: dist/emlab_course-*.whl, the package emlab alone, to hand to students
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
 
 clean:  ## remove the virtual environment and build products

@@ -140,23 +140,32 @@ def bench_gmm(n, D, K, covariance_type, target, rng):
 
 
 def bench_gmm_memory(n, D, K):
-    """Peak memory of a fit beyond the data, as a multiple of the data's size."""
+    """Peak memory of a fit beyond the data, as a multiple of the data's size, from each start.
+
+    Returns ``{start: multiple}`` for the default start (``init_params="kmeans"``), the
+    other ``init_params`` and every ``*_init`` given: the start is part of the fit.
+    """
     from emlab import GaussianMixture
-    from emlab.gmm import init_params
+    from emlab.gmm import INIT_METHODS, init_params
 
     rng = np.random.default_rng(1)
     X = blobs(n, D, K, rng)
-    weights, means, covariances = init_params(X[:10_000], K, "random_from_data", 0, "full")
-    model = GaussianMixture(
-        K, tol=0, max_iter=2, weights_init=weights, means_init=means, covariances_init=covariances
+    given = init_params(X[:10_000], K, "random_from_data", 0, "full")
+    starts = {method: {"init_params": method} for method in INIT_METHODS}
+    starts["given"] = dict(
+        zip(("weights_init", "means_init", "covariances_init"), given, strict=True)
     )
-    tracemalloc.start()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / X.nbytes
+    peaks = {}
+    for name, start in starts.items():
+        model = GaussianMixture(K, tol=0, max_iter=2, random_state=0, **start)
+        tracemalloc.start()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        peaks[name] = peak / X.nbytes
+    return peaks
 
 
 def bench_kmeans(n, D, K, target, rng):
@@ -341,12 +350,15 @@ def main(argv=None):
     for n in (500, 100_000):
         bench_gmm_1d(max(300, int(n * scale)), ">= 20x", rng)
         bench_coins(max(300, int(n * scale)), ">= 20x", rng)
-    n_memory = max(10_000, int(1_000_000 * scale))
-    memory = bench_gmm_memory(n_memory, 2, 5)
+    n_memory = max(10_000, int(5_000_000 * scale))
+    peaks = bench_gmm_memory(n_memory, 2, 5)
+    memory = max(peaks.values())
     seconds = import_time()
     print(
-        f"peak memory of a fit on {n_memory:,} x 2 with K=5, beyond the data: {memory:.2f} x the data"
-        " (target < 3 at 1,000,000; a fit's fixed scratch space weighs more on smaller data)"
+        f"peak memory of a fit on {n_memory:,} x 2 with K=5, beyond the data, from each start: "
+        + ", ".join(f"{name} {peak:.2f}" for name, peak in peaks.items())
+        + " x the data (target <= 1.5 at 5,000,000; a fit's fixed scratch space weighs more"
+        " on smaller data)"
     )
     print(f"import emlab: {seconds * 1e3:.0f} ms (target < 500 ms)")
     if args.markdown:
@@ -363,8 +375,9 @@ def main(argv=None):
                 f"| {ratio:.1f}x | {difference:.1e} | {target} | {met} |"
             )
         print(
-            f"| peak memory, {n_memory:,} x 2, K=5 | {memory:.2f} x data | | | | | < 3 x "
-            f"| {'yes' if memory < 3 else '**no**'} |"
+            f"| peak memory, {n_memory:,} x 2, K=5, from every start (default: "
+            f"{peaks['kmeans']:.2f}) | {memory:.2f} x data | | | | | <= 1.5 x "
+            f"| {'yes' if memory <= 1.5 else '**no**'} |"
         )
         print(
             f"| `import emlab` | {seconds * 1e3:.0f} ms | | | | | < 500 ms "

@@ -1,15 +1,21 @@
 """EM Lab: the Expectation-Maximization algorithm, taught from first principles.
 
-The package behind the EM Lab notebooks. Modules, one idea each:
+The package behind the EM Lab notebooks: modules of one idea each, in floors that only
+import downwards (``tests/test_imports.py`` fails on a cycle):
 
-``em``          the EM loop every model shares, and its iteration history
-``mle``         maximum likelihood in closed form (Gaussian, Bernoulli)
-``kmeans``      k-means as hard EM, and the :class:`KMeans` estimator
-``coins``       the binomial mixture ("two coins"), :class:`BinomialMixture`
-``gmm``         Gaussian mixtures, :class:`GaussianMixture`
+1. shared pieces: ``em`` (the EM loop every model shares, its iteration history) and
+   ``validation`` (clear errors for bad input);
+2. the readable steps each lesson shows, with their input checks: ``mle`` (maximum
+   likelihood in closed form), ``kmeans`` (k-means as hard EM), ``coins`` (the binomial
+   mixture, "two coins"), ``gmm`` (Gaussian mixtures);
+3. ``engines``: the fast engines the estimators run, one module per model;
+4. ``estimators``: :class:`GaussianMixture`, :class:`KMeans`, :class:`BinomialMixture`;
+
+and beside them, using the floors below:
+
 ``datasets``    every data set of the lessons, from fixed seeds
 ``plots``       figures in one colour-blind-safe style
-``validation``  clear errors for bad input
+``widgets``     explorers that replay a recorded EM run
 ``checks``      exercise checks that say what is wrong
 ``instructor``  student editions and grading (otter-grader)
 ``display``     ``show_source``: print an emlab step inside a lesson
@@ -40,12 +46,14 @@ _SUBMODULES = {
     "missing",
     "feedback",
     "checks",
+    "engines",
+    "estimators",
     "instructor",
 }
 _ESTIMATORS = {
-    "GaussianMixture": "gmm",
-    "KMeans": "kmeans",
-    "BinomialMixture": "coins",
+    "GaussianMixture": "estimators.gaussian_mixture",
+    "KMeans": "estimators.kmeans",
+    "BinomialMixture": "estimators.binomial_mixture",
     "show_source": "display",
 }
 

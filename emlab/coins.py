@@ -21,27 +21,23 @@ Several independent series per trial (``heads`` of shape (n_trials, n_series),
 ``thetas`` of shape (n_coins, n_series)) multiply their probabilities; that is
 what :class:`BinomialMixture` fits, one series per column of ``X``.
 
-Probabilities of exactly 0 or 1 are allowed: for the logarithms they are moved
-:data:`THETA_EPS` inside :math:`(0, 1)`, so a coin that "never" shows heads is
-treated as one that shows heads once in :math:`10^{12}` tosses. Nothing becomes
-NaN, and the log-likelihood changes by at most about :math:`n \\cdot 10^{-12}`
-per trial when the data are possible at all.
+Probabilities of exactly 0 or 1 are allowed: in the logarithm of the outcome they
+rule out they are moved :data:`THETA_EPS` inside :math:`(0, 1)`, so a coin that
+"never" shows heads is treated as one that shows heads once in :math:`10^{12}` tosses,
+and nothing becomes NaN. The outcome they allow keeps its exact logarithm
+(:math:`\\log 1 = 0`), so the log-likelihood is exact whenever the data are possible at
+all, for any number of tosses (moving 1 to :math:`1 - 10^{-12}` there would cost
+:math:`n \\cdot 10^{-12}` nats per trial: 10 at :math:`n = 10^{13}`).
 """
 
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from emlab.em import EMResult, improves, run_em
-from emlab.fast import fit_coins_fast
+from emlab.em import EMResult, run_em
 from emlab.validation import (
     check_counts,
     check_probabilities,
@@ -51,7 +47,6 @@ from emlab.validation import (
 
 __all__ = [
     "THETA_EPS",
-    "BinomialMixture",
     "e_step",
     "expected_counts",
     "fit_coins",
@@ -156,7 +151,8 @@ def log_pmf(heads, n_tosses, thetas):
 
     with :math:`\\log \\binom{n}{h} = \\log\\Gamma(n+1) - \\log\\Gamma(h+1)
     - \\log\\Gamma(n-h+1)`, summed over series when there are several.
-    ``thetas`` of 0 or 1 are moved :data:`THETA_EPS` inside (0, 1).
+    ``thetas`` of 0 or 1 are moved :data:`THETA_EPS` inside (0, 1) in the logarithm of
+    the outcome they rule out (see the module's docstring).
 
     Parameters
     ----------
@@ -172,12 +168,11 @@ def log_pmf(heads, n_tosses, thetas):
     thetas = _check_thetas(thetas, heads)
     heads, thetas = _as_columns(heads), _as_columns(thetas)
     tails = n_tosses - heads
-    thetas = np.clip(thetas, THETA_EPS, 1 - THETA_EPS)
     log_binomial_coef = gammaln(n_tosses + 1) - gammaln(heads + 1) - gammaln(tails + 1)
     return (
         log_binomial_coef.sum(axis=1, keepdims=True)
-        + heads @ np.log(thetas).T
-        + tails @ np.log1p(-thetas).T
+        + heads @ np.log(np.maximum(thetas, THETA_EPS)).T  # log 1 = 0 stays exact
+        + tails @ np.log1p(-np.minimum(thetas, 1 - THETA_EPS)).T
     )
 
 
@@ -368,223 +363,11 @@ def fit_coins(
     )
 
 
-# ---------------------------------------------------------------------------
-# The estimator
-# ---------------------------------------------------------------------------
+def __getattr__(name: str):
+    # ``from emlab.coins import BinomialMixture`` keeps working: the estimator lives a floor
+    # up (emlab.estimators) and is imported only when asked for (see tests/test_imports.py).
+    if name == "BinomialMixture":
+        from emlab.estimators.binomial_mixture import BinomialMixture
 
-
-def _check_whole_number(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be a whole number, at least {minimum}; got {value!r}.")
-    return int(value)
-
-
-class BinomialMixture(DensityMixin, BaseEstimator):
-    """A mixture of binomials (the "coins" model), fitted by EM with :func:`fit_coins`.
-
-    Each row of ``X`` is a trial: a coin :math:`k` is picked with probability
-    :math:`\\pi_k` and tossed ``n_tosses`` times for each column :math:`j`,
-    with heads probability :math:`\\theta_{kj}`; ``X[i, j]`` counts the heads.
-
-    .. math:: p(x_i) = \\sum_k \\pi_k \\prod_j \\binom{n}{x_{ij}}
-              \\theta_{kj}^{x_{ij}} (1 - \\theta_{kj})^{n - x_{ij}}
-
-    The classic two-coins experiment is one column and ``n_components=2``.
-
-    Parameters
-    ----------
-    n_components : int, default=2
-        Number of coins :math:`K`.
-    n_tosses : int, default=10
-        Tosses per trial and column :math:`n`; every ``X[i, j]`` must lie in
-        ``0 .. n_tosses``.
-    learn_weights : bool, default=True
-        Learn the weights :math:`\\pi`; False keeps them at ``weights_init``
-        (equal by default).
-    tol : float, default=1e-6
-        Convergence threshold on the change in average log-likelihood per trial.
-    max_iter : int, default=100
-        Largest number of EM iterations of each run.
-    n_init : int, default=1
-        Number of starts; the run with the highest log-likelihood is kept (the first
-        of those that agree to rounding, :func:`emlab.em.improves`).
-    thetas_init : array-like of shape (n_components, n_features), optional
-        Starting :math:`\\theta`. By default each start draws random
-        responsibilities and takes an M-step from them.
-    weights_init : array-like of shape (n_components,), optional
-        Starting (or, without ``learn_weights``, fixed) weights; equal by default.
-    random_state : int, RandomState or None, default=None
-        Seed for the random starts.
-
-    Attributes
-    ----------
-    thetas_ : ndarray of shape (n_components, n_features)
-        Heads probabilities :math:`\\theta_{kj}`.
-    weights_ : ndarray of shape (n_components,)
-        Coin weights :math:`\\pi_k`.
-    converged_ : bool
-        Whether the best run converged.
-    n_iter_ : int
-        EM iterations of the best run.
-    lower_bound_ : float
-        Average log-likelihood per trial of the best run at its final
-        parameters (EM's lower bound is tight there).
-    history_ : emlab.em.History
-        Every iteration of the best run.
-    n_features_in_ : int
-        Number of columns seen in :meth:`fit`.
-    """
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        n_tosses=10,
-        learn_weights=True,
-        tol=1e-6,
-        max_iter=100,
-        n_init=1,
-        thetas_init=None,
-        weights_init=None,
-        random_state=None,
-    ):
-        self.n_components = n_components
-        self.n_tosses = n_tosses
-        self.learn_weights = learn_weights
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.thetas_init = thetas_init
-        self.weights_init = weights_init
-        self.random_state = random_state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # X holds whole, non-negative counts: the common checks then feed such data.
-        tags.input_tags.categorical = True
-        tags.input_tags.positive_only = True
-        tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
-        return tags
-
-    def _check_X(self, X, *, reset):
-        X = validate_data(self, X, dtype=np.float64, reset=reset)
-        n_tosses = _check_whole_number(self.n_tosses, "n_tosses", 1)
-        if np.any(X < 0):
-            raise ValueError(
-                f"Negative values in data passed to {type(self).__name__}: X holds heads "
-                f"counts, which must lie between 0 and n_tosses={n_tosses}."
-            )
-        X, _ = check_counts(X, n_tosses, name="X")
-        return X, n_tosses
-
-    def _check_params(self, X):
-        n_samples, n_features = X.shape
-        n_components = _check_whole_number(self.n_components, "n_components", 1)
-        if n_samples < n_components:
-            raise ValueError(
-                f"n_samples={n_samples} should be >= n_components={n_components}: "
-                "each coin needs at least one trial."
-            )
-        _check_whole_number(self.max_iter, "max_iter", 1)
-        _check_whole_number(self.n_init, "n_init", 1)
-        if not isinstance(self.tol, numbers.Real) or not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}.")
-        thetas_init = None
-        if self.thetas_init is not None:
-            thetas_init = check_probabilities(self.thetas_init, name="thetas_init")
-            if thetas_init.shape != (n_components, n_features):
-                raise ValueError(
-                    f"thetas_init must have shape (n_components, n_features) = "
-                    f"({n_components}, {n_features}), got {thetas_init.shape}."
-                )
-        weights_init = np.full(n_components, 1.0 / n_components)
-        if self.weights_init is not None:
-            weights_init = check_weights(self.weights_init, n_components, name="weights_init")
-        return thetas_init, weights_init
-
-    def fit(self, X, y=None):
-        """Fit by EM from ``n_init`` starts and keep the highest log-likelihood.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_features)
-            Heads counts, whole numbers in ``0 .. n_tosses``.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        X, n_tosses = self._check_X(X, reset=True)
-        thetas_init, weights_init = self._check_params(X)
-        rng = check_random_state(self.random_state)
-        best = None
-        for _ in range(1 if thetas_init is not None else self.n_init):
-            start = thetas_init
-            if start is None:
-                random_resp = rng.uniform(size=(X.shape[0], self.n_components))
-                random_resp /= random_resp.sum(axis=1, keepdims=True)
-                start, _ = m_step(X, n_tosses, random_resp, learn_weights=False)
-            result = fit_coins_fast(
-                X,
-                n_tosses,
-                start,
-                weights_init,
-                learn_weights=self.learn_weights,
-                tol=self.tol,
-                max_iter=self.max_iter,
-            )
-            if best is None or improves(result.log_likelihood, best.log_likelihood):
-                best = result
-        if not best.converged:
-            warnings.warn(
-                f"EM did not converge in max_iter={self.max_iter} iterations; "
-                "raise max_iter or tol, or try other starts.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.thetas_ = best.params["thetas"]
-        self.weights_ = best.params["weights"]
-        self.converged_ = best.converged
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.log_likelihood / X.shape[0]
-        self.history_ = best.history
-        return self
-
-    def _log_joint(self, X):
-        check_is_fitted(self)
-        X, n_tosses = self._check_X(X, reset=False)
-        with np.errstate(divide="ignore"):
-            return np.log(self.weights_) + log_pmf(X, n_tosses, self.thetas_)
-
-    def score_samples(self, X):
-        """Log-likelihood of each trial, :math:`\\log p(x_i)`.
-
-        Returns
-        -------
-        ndarray of shape (n_trials,)
-        """
-        return logsumexp(self._log_joint(X), axis=1)
-
-    def score(self, X, y=None):
-        """Average log-likelihood per trial, :math:`\\frac{1}{N} \\sum_i \\log p(x_i)`."""
-        return float(self.score_samples(X).mean())
-
-    def predict_proba(self, X):
-        """Responsibilities :math:`r_{ik} = p(z_i = k \\mid x_i)`.
-
-        Returns
-        -------
-        ndarray of shape (n_trials, n_components)
-        """
-        log_joint = self._log_joint(X)
-        return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
-
-    def predict(self, X):
-        """The likelier coin of each trial, :math:`\\arg\\max_k r_{ik}`."""
-        return self._log_joint(X).argmax(axis=1)
-
-    def fit_predict(self, X, y=None):
-        """Fit, then :meth:`predict` the training trials."""
-        return self.fit(X).predict(X)
+        return BinomialMixture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

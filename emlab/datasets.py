@@ -96,13 +96,23 @@ def _as_generator(random_state) -> np.random.Generator:
     """
     if isinstance(random_state, np.random.Generator):
         return random_state
-    if random_state is None or (
-        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
-    ):
-        return np.random.default_rng(random_state)
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return np.random.default_rng(_check_seed(random_state))
     raise ValueError(
         f"random_state must be an int seed, a numpy.random.Generator or None, got {random_state!r}."
     )
+
+
+def _check_seed(seed) -> int:
+    """An int seed in [0, 2**32 - 1], the range every numpy generator (and scikit-learn) takes."""
+    if not 0 <= seed <= 2**32 - 1:
+        raise ValueError(
+            f"random_state must be an int seed between 0 and 2**32 - 1 = {2**32 - 1}, a "
+            f"numpy.random.Generator or None; got {seed!r}."
+        )
+    return int(seed)
 
 
 def _check_count(value, *, name: str, minimum: int = 1) -> int:
@@ -254,7 +264,7 @@ def blobs(
     n_per_cluster = _check_count(n_per_cluster, name="n_per_cluster")
     cluster_std = float(check_positive(cluster_std, name="cluster_std"))
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        seed = int(random_state)
+        seed = _check_seed(random_state)
     else:
         seed = int(_as_generator(random_state).integers(2**32))
     X, y = make_blobs(

@@ -18,7 +18,8 @@ matplotlib); ``from emlab import plots`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -30,6 +31,7 @@ from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
+from emlab.em import History, Snapshot
 from emlab.mle import gaussian_log_likelihood, gaussian_mle
 from emlab.validation import check_data, check_positive, check_resp, check_weights
 
@@ -232,6 +234,8 @@ def hist_with_densities(
         With ``bins`` bar patches, one line per component and, for K > 1, one
         line for the total; with ``direct_labels``, one text per component.
     """
+    if isinstance(bins, numbers.Integral) and not isinstance(bins, bool) and bins < 1:
+        raise ValueError(f"bins must be a positive number of bins, got {bins}.")
     x = check_data(x, name="x", ndim=1)
     ax = _axes(ax)
     ax.hist(x, bins=bins, density=True, color=DATA_COLOR, edgecolor="white", linewidth=0.5)
@@ -733,6 +737,12 @@ def parameter_trajectories(
     Axes
         With one line (with markers) per component, plus one per true value.
     """
+    if isinstance(history, (str, bytes)) or not all(isinstance(s, Snapshot) for s in history):
+        raise ValueError(
+            "history must be an emlab.em.History, the snapshots of a run (a fit's history_, "
+            f"or the history of run_em's result), got {type(history).__name__}."
+        )
+    history = History(history)  # (a slice of one is a plain list)
     if len(history) == 0:
         raise ValueError("history is empty: there is nothing to draw.")
     if name not in history[0].params:
@@ -945,6 +955,11 @@ def graphical_model(
         fontsize = 1.2 * mpl.rcParams["font.size"]
     dot = 0.15 * radius
     spec = {}
+    if not isinstance(nodes, Mapping):
+        raise ValueError(
+            "nodes must be a mapping of each node's name to (x, y, label, kind), got "
+            f"{type(nodes).__name__} {nodes!r}."
+        )
     for name, node in dict(nodes).items():
         if len(node) != 4 or node[3] not in _NODE_KINDS:
             raise ValueError(

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emlab.em import History
-from emlab.validation import check_data
+from emlab.validation import check_data, check_n_components
 
 __all__ = [
     "Explorer",
@@ -718,6 +718,7 @@ def gmm_explorer(X, n_components: int = 3, seed: int = 0, max_iter: int = 40) ->
     data = np.asarray(X, dtype=float)
     if data.ndim == 1 or (data.ndim == 2 and data.shape[1] == 1):
         x = check_data(data.ravel(), name="X", ndim=1, min_samples=2)
+        check_n_components(n_components, len(x))
 
         def fit(seed, k):
             rng = np.random.default_rng(seed)
@@ -734,6 +735,7 @@ def gmm_explorer(X, n_components: int = 3, seed: int = 0, max_iter: int = 40) ->
     X = check_data(data, min_samples=2)
     if X.shape[1] != 2:
         raise ValueError(f"X must be 1-D or have 2 columns to be drawn, got {X.shape[1]} columns.")
+    check_n_components(n_components, len(X))
 
     def fit2(seed, k):
         rng = np.random.default_rng(seed)

@@ -479,7 +479,7 @@ def test_the_student_book_leaves_the_solutions_out(tmp_path):
     assert repository not in landing and repository not in page  # the repository holds them too
     assert "EMLAB_REPOSITORY_URL" not in landing
     version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
-    assert f"emlab-{version}-py3-none-any.whl[lab]" in landing  # the file make wheel writes
+    assert f"emlab_course-{version}-py3-none-any.whl[lab]" in landing  # the file make wheel writes
     assert "EMLAB_WHEEL" not in landing
     assert "mybinder.org" not in landing and "mybinder.org" not in page
     downloads = [html / "_sources" / "notebooks" / lesson.name]

@@ -9,7 +9,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import check_estimator
 
-from emlab import fast
 from emlab.coins import (
     BinomialMixture,
     e_step,
@@ -19,6 +18,7 @@ from emlab.coins import (
     m_step,
     simulate_trials,
 )
+from emlab.engines import coins as coins_engine
 
 # --- Do & Batzoglou (2008), Nature Biotechnology 26, 897-899, Figure 1b -----------
 
@@ -283,7 +283,7 @@ def test_restarts_keep_the_highest_log_likelihood():
     for _ in range(5):
         random_resp = rng.uniform(size=(60, 3))
         start, _ = m_step(X, 10, random_resp / random_resp.sum(axis=1, keepdims=True))
-        runs.append(fast.fit_coins_fast(X, 10, start, learn_weights=True))
+        runs.append(coins_engine.fit_coins_fast(X, 10, start, learn_weights=True))
     log_likelihoods = [run.log_likelihood for run in runs]
     assert model.lower_bound_ == max(log_likelihoods) / 60
     best = runs[int(np.argmax(log_likelihoods))]

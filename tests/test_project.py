@@ -247,7 +247,12 @@ def test_the_wheel_for_students_holds_the_package_and_no_solutions(tmp_path):
         ],
         check=True,
     )
-    (wheel,) = (tmp_path / "dist").glob("emlab-*.whl")
+    # the distribution is emlab-course ("emlab" on PyPI is an unrelated project); it imports
+    # as emlab, every subpackage included
+    (wheel,) = (tmp_path / "dist").glob("emlab_course-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "emlab/checks/__init__.py" in names and "emlab/data/old_faithful.csv" in names
+    packages = {path.parent for path in (ROOT / "emlab").rglob("__init__.py")}
+    for package in packages:
+        assert f"{package.relative_to(ROOT).as_posix()}/__init__.py" in names, package
     assert not [name for name in names if name.endswith(".ipynb") or "notebooks/" in name]

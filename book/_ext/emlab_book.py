@@ -39,6 +39,9 @@ EDITION_BLOCK = re.compile(r"<!-- emlab:(instructor|student) -->\n(.*?)<!-- emla
 #: Replaced by the configured repository's address on the landing page.
 REPOSITORY_MARKER = "EMLAB_REPOSITORY_URL"
 WHEEL_MARKER = "EMLAB_WHEEL"
+#: The distribution's name on PyPI (the package imports as ``emlab``; "emlab" on PyPI is another
+#: project).
+DISTRIBUTION = "emlab-course"
 OTTER_MARKER = re.compile(r"^\s*#\s*(BEGIN|END)\s+(SOLUTION|TESTS|QUESTION)\b", re.IGNORECASE)
 INLINE_SOLUTION_LINE = re.compile(r"^\s*#\s*(BEGIN|END)\s+SOLUTION\b.*$", re.IGNORECASE)
 SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION(\s+NO\s+PROMPT)?\s*$", re.IGNORECASE)
@@ -151,10 +154,11 @@ def _wheel(app: Sphinx) -> str:
         number = tomllib.loads(project.read_text())["project"]["version"]
     except FileNotFoundError:
         try:
-            number = version("emlab")
+            number = version(DISTRIBUTION)
         except PackageNotFoundError:
             number = "<version>"
-    return f"emlab-{number}-py3-none-any.whl"
+    # a wheel's file name spells the distribution's name with underscores
+    return f"{DISTRIBUTION.replace('-', '_')}-{number}-py3-none-any.whl"
 
 
 def landing_page(

@@ -1,19 +1,13 @@
-r"""Fast EM engines: the same answers as the lessons' readable steps, in a few matrix products.
+r"""The Gaussian-mixture engine: EM in one chunked pass per iteration, two matrix products per chunk.
 
-The lesson-level functions (:func:`emlab.gmm.e_step`, :func:`emlab.gmm.m_step`,
-:func:`emlab.kmeans.assign`, :func:`emlab.coins.e_step`, ...) follow the maths
-line by line. The engines here give the same numbers (``tests/test_fast.py``
-proves it, iteration by iteration) and are what the estimators run:
-
-* :func:`fit_gmm_fast` (``GaussianMixture``) fuses the E-step and the M-step's
-  sums into one pass over the data, in chunks that fit in cache. The ``(n, K)``
-  responsibility matrix never exists: beyond the data, memory holds the features
-  (when they take at most ``FEATURE_CACHE_BYTES``) or else a centred copy of the data,
-  and a few chunks' scratch space (1.6 times the data, measured at 1,000,000 x 2).
-* :func:`fit_kmeans_fast` (``KMeans``) does the assignment step and the update
-  step's sums as two matrix products per chunk.
-* :func:`fit_coins_fast` (``BinomialMixture``) works on the distinct heads counts
-  (at most ``n_tosses + 1`` per series) instead of on every trial.
+The lesson-level functions (:func:`emlab.gmm.e_step`, :func:`emlab.gmm.m_step`) follow the
+maths line by line. :func:`fit_gmm_fast` gives the same numbers
+(``tests/test_engines.py`` proves it, iteration by iteration) and is what
+:class:`emlab.GaussianMixture` runs: it fuses the E-step and the M-step's sums into one
+pass over the data, in chunks that fit in cache. The ``(n, K)`` responsibility matrix
+never exists: beyond the data, memory holds the features (when they take at most
+``FEATURE_CACHE_BYTES``) or else a centred copy of the data, and a few chunks' scratch
+space (1.6 times the data, measured at 1,000,000 x 2).
 
 **The expansion path (Gaussian mixtures).** With the data centred once,
 :math:`y = x - c` (:math:`c` the mean of the data), and :math:`a_k = \mu_k - c`,
@@ -62,7 +56,7 @@ settled, since :math:`d_k` is one step's move. Should a component move more than
 recomputed in a second pass around the new means.
 
 **What else makes a pass fast** (each measured on the benchmark machine, each
-leaving the answer unchanged, each tested in ``tests/test_fast.py``):
+leaving the answer unchanged, each tested in ``tests/test_engines.py``):
 
 * when the bounds allow, the exponents are taken relative to a *reference component*
   (:func:`_coefficients`): K - 1 rows of products and ``exp`` instead of K, and no
@@ -77,7 +71,7 @@ leaving the answer unchanged, each tested in ``tests/test_fast.py``):
   Python floats (:func:`_component_terms_1d`, :func:`_expansion_m_step_1d`; numpy's
   calls on 3-element arrays cost twice as much), and the passes run on one thread (see
   :func:`_expansion_pass`) in chunks of half the usual working set;
-* every other pass takes the chunks in the opposite order (:func:`_map_chunks`), so it
+* every other pass takes the chunks in the opposite order (:func:`map_chunks`), so it
   starts on the chunks still in cache (1-D, 100,000 points: 12% less per iteration);
 * every chunk's temporaries live in scratch arrays kept for the whole fit
   (:class:`Workspace`), not in fresh allocations the operating system must fault in;
@@ -98,32 +92,37 @@ leaving the answer unchanged, each tested in ``tests/test_fast.py``):
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import functools
 import math
-import os
 from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import solve_triangular
 
 from emlab.em import EMResult, History, Snapshot
-from emlab.validation import check_data
+from emlab.engines.workspace import (
+    CHUNK_VALUES,
+    N_THREADS,
+    aligned_empty,
+    engine_result,
+    make_workspaces,
+    map_chunks,
+    one_blas_thread,
+)
+from emlab.gmm import (
+    _check_covariance_type,
+    _check_means,
+    _warn_if_collapsed,
+    cholesky_factors,
+    collapse_floor,
+)
+from emlab.validation import check_data, check_weights
 
-__all__ = [
-    "fit_coins_fast",
-    "fit_gmm_fast",
-    "fit_kmeans_fast",
-    "gmm_chunk_size",
-    "kmeans_chunk_size",
-]
+__all__ = ["expansion_chunk_size", "fit_gmm_fast", "gmm_chunk_size"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
 _EPS = np.finfo(np.float64).eps
 _EPS10 = 10 * _EPS
-#: Working-set size per chunk, in float64 values (about 2 MB: fits in a core's L2 cache).
-CHUNK_VALUES = 2**18
 #: Points per chunk of the expansion path at least (see expansion_chunk_size).
 MIN_EXPANSION_CHUNK = 4096
 #: A component moving more than this many standard deviations in one step triggers the exact pass.
@@ -134,22 +133,6 @@ EXPANSION_TOLERANCE = 1e-8
 FEW_FEATURES = 3
 #: Keep the features of the whole data set between iterations when they take at most this.
 FEATURE_CACHE_BYTES = 32 * 2**20
-#: Scratch arrays and cached features start on a multiple of this many bytes: a cache line,
-#: and one AVX-512 vector. numpy's arrays start wherever ``malloc`` puts them, at any
-#: multiple of 16 bytes (which one depends on the allocator's state), and off a boundary
-#: every vector the SIMD loops load straddles two cache lines: a 1-D E-step on a
-#: 16,704-point chunk took 73-78 us on such arrays against 64-67 us on aligned ones
-#: (measured, interleaved).
-_ALIGN = 64
-
-
-def _aligned_empty(shape, dtype=float):
-    """``np.empty(shape, dtype)`` whose data begin on a multiple of ``_ALIGN`` bytes."""
-    dtype = np.dtype(dtype)
-    size = math.prod(shape) if isinstance(shape, tuple) else int(shape)
-    buffer = np.empty(size + _ALIGN // dtype.itemsize, dtype=dtype)
-    start = (-buffer.__array_interface__["data"][0] % _ALIGN) // dtype.itemsize
-    return buffer[start : start + size].reshape(shape)
 
 
 def gmm_chunk_size(n_samples: int, n_components: int, n_features: int) -> int:
@@ -193,7 +176,6 @@ def _whitening(covariances, covariance_type, n_components, n_features):
     (diag, spherical: the inverse standard deviations), and
     :math:`\\tfrac12 \\log\\lvert\\Sigma_k\\rvert` of shape (K,).
     """
-    from emlab.gmm import cholesky_factors
 
     factors = cholesky_factors(covariances, covariance_type, n_components, n_features)
     if covariance_type in ("diag", "spherical"):
@@ -257,7 +239,9 @@ def _m_step(nk, sums, scatter, centers, covariance_type, reg_covar):
     counts = nk + _EPS10  # as scikit-learn: no division by zero for an empty component
     shift = sums / counts[:, None]
     weights = counts / counts.sum()
-    means = centers + shift
+    # sum_i r_ik x_i / (N_k + 10 eps), as the readable M-step and scikit-learn: an empty
+    # component's mean is 0 there, not the centre (the two engines agree)
+    means = centers * (nk / counts)[:, None] + shift
     if covariance_type in ("full", "tied"):
         centred = scatter - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
         if covariance_type == "tied":
@@ -281,119 +265,6 @@ def _largest_shift_in_sds(shift, covariances, covariance_type):
     else:
         smallest = covariances
     return float(np.max(np.linalg.norm(shift, axis=1) / np.sqrt(np.maximum(smallest, 1e-300))))
-
-
-def _result(history: History, converged: bool) -> EMResult:
-    """An engine's :class:`EMResult`: the last snapshot's parameters, no responsibilities."""
-    return EMResult(
-        params=history[-1].params,
-        resp=None,
-        log_likelihood=history[-1].log_likelihood,
-        n_iter=len(history) - 1,
-        converged=converged,
-        history=history,
-    )
-
-
-# ---------------------------------------------------------------------------
-# Chunks on every core
-
-
-#: Worker threads for the chunks (numpy releases the GIL inside each array operation).
-N_THREADS = max(1, min(4, os.cpu_count() or 1))
-
-
-@functools.lru_cache(maxsize=1)
-def _executor():
-    return concurrent.futures.ThreadPoolExecutor(
-        max(1, N_THREADS - 1), thread_name_prefix="emlab-fast"
-    )
-
-
-class Workspace:
-    """Scratch arrays that live for a whole fit: a chunk's temporaries without an allocation.
-
-    A fresh array of a few hundred kilobytes per chunk is memory the operating system
-    has to hand over page by page, again and again as the allocator returns it; the
-    page faults were measured to make a chunk's steps 2-5 times slower than the same
-    steps on reused arrays. Each worker thread has its own workspace. Its arrays begin on
-    a cache line (``_ALIGN``), and so does every row of a (rows, c) array when c is a
-    multiple of 8, as the chunk sizes are.
-    """
-
-    def __init__(self):
-        self._flat = {}
-        self._views = {}
-
-    def array(self, name, shape, dtype=float):
-        """A C-contiguous scratch array of ``shape`` (float64 by default), the same memory on every call."""
-        view = self._views.get((name, shape))
-        if view is not None:
-            return view
-        size = math.prod(shape)
-        flat = self._flat.get(name)
-        if flat is None or flat.size < size or flat.dtype != dtype:
-            flat = self._flat[name] = _aligned_empty(size, dtype)
-            self._views = {key: v for key, v in self._views.items() if key[0] != name}
-        view = self._views[name, shape] = flat[:size].reshape(shape)
-        return view
-
-
-def _map_chunks(function, starts, workspaces, threads=None, backwards=False):
-    """``[function(start, workspace) for start in starts]``, spread over ``threads`` threads.
-
-    Thread ``i`` takes every ``threads``-th chunk and works in ``workspaces[i]``
-    (a list of ``N_THREADS`` :class:`Workspace`); the calling thread is thread 0, so
-    only ``threads - 1`` pool threads need waking. ``threads`` is at most (and by
-    default) ``N_THREADS``. The results come back in chunk order, so sums over them do
-    not depend on the threads' timing: a fit gives the same numbers, bit for bit,
-    every time.
-
-    ``backwards`` has each thread take its chunks in the opposite order. Passes that
-    alternate find the chunks they took last still in cache: data a few times the
-    size of the cache, taken in the same order every pass, are each evicted just
-    before they are needed again (1-D, 100,000 points: 12% less time per iteration).
-    The results, still in chunk order, are the same either way.
-    """
-    threads = N_THREADS if threads is None else max(1, min(threads, N_THREADS))
-    if threads == 1 or len(starts) < 2:
-        if not backwards:
-            return [function(start, workspaces[0]) for start in starts]
-        return [function(start, workspaces[0]) for start in reversed(starts)][::-1]
-    groups = [starts[i::threads] for i in range(threads)]
-    if backwards:
-        groups = [group[::-1] for group in groups]
-
-    def run(group, workspace):
-        return [function(start, workspace) for start in group]
-
-    # the calling thread takes the first group itself: one thread fewer to wake
-    jobs = zip(groups[1:], workspaces[1:threads], strict=True)
-    others = [_executor().submit(run, group, workspace) for group, workspace in jobs]
-    done = [run(groups[0], workspaces[0])] + [future.result() for future in others]
-    by_start = {
-        start: result
-        for group, results in zip(groups, done, strict=True)
-        for start, result in zip(group, results, strict=True)
-    }
-    return [by_start[start] for start in starts]
-
-
-def _workspaces():
-    """One :class:`Workspace` per worker thread."""
-    return [Workspace() for _ in range(N_THREADS)]
-
-
-@contextlib.contextmanager
-def _one_blas_thread(n_chunks):
-    """One BLAS thread per worker while the chunks run in parallel (no oversubscription)."""
-    if N_THREADS == 1 or n_chunks < 2:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 # ---------------------------------------------------------------------------
@@ -433,7 +304,7 @@ def _features(Y, covariance_type, out=None):
     """
     n, D = Y.shape
     q = _n_quadratic(covariance_type, D)
-    F = _aligned_empty((q + D + 1, n)) if out is None else out
+    F = aligned_empty((q + D + 1, n)) if out is None else out
     Yt = F[q : q + D]  # (D, n), rows contiguous
     np.copyto(Yt, Y.T)
     if covariance_type in ("full", "tied"):
@@ -498,8 +369,6 @@ def _component_terms(weights, means, covariances, center, covariance_type, radiu
     linear = theta[:, q : q + D]  # Lambda_k a_k
     if covariance_type in ("diag", "spherical"):
         if not covariances.min() > 0:  # also NaN: the shared check raises its clear error
-            from emlab.gmm import cholesky_factors
-
             cholesky_factors(covariances, covariance_type, K, D)
         precisions = 1.0 / covariances  # (K, D), or (K,) for spherical
         np.multiply(precisions, -0.5, out=theta[:, :q] if q > 1 else theta[:, 0])
@@ -547,8 +416,6 @@ def _component_terms_1d(weights, means, variances, center, radius):
         weights.tolist(), means[:, 0].tolist(), variances.tolist(), strict=True
     ):
         if not variance > 0:  # also NaN: the shared check raises its clear error
-            from emlab.gmm import cholesky_factors
-
             cholesky_factors(variances, "spherical", len(variances), 1)
         precision = 1.0 / variance
         a = mean - c
@@ -810,7 +677,7 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
     one thread: their numpy calls last 5-45 us, less than handing the GIL from one
     thread to the other costs on the benchmark machine (a wake-up of about 40 us), so
     the calling thread waited for the worker's whole share (measured) and two threads
-    were slower. ``backwards``: see :func:`_map_chunks`.
+    were slower. ``backwards``: see :func:`map_chunks`.
     """
     theta, floor, reference = coefficients.theta, coefficients.floor, coefficients.reference
     n_rows, n_expansion = theta.shape
@@ -863,7 +730,7 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
         return log_likelihood, np.dot(weighted, exponents.T)  # (P, M)
 
     threads = 1 if n_expansion <= FEW_FEATURES else None
-    results = _map_chunks(one_chunk, starts, workspaces, threads, backwards)
+    results = map_chunks(one_chunk, starts, workspaces, threads, backwards)
     log_likelihood = sum(r[0] for r in results) + coefficients.log_offset
     sums = results[0][1] if len(results) == 1 else sum(r[1] for r in results)  # (P, M)
     if not reference:
@@ -902,7 +769,7 @@ def _expansion_m_step(stats, center, covariance_type, reg_covar):
         covariances = (stats[:, :D] - nk[:, None] * shift**2) / counts[:, None] + reg_covar
     else:
         covariances = (stats[:, 0] - nk * (shift**2).sum(axis=1)) / (D * counts) + reg_covar
-    return counts / counts.sum(), center + shift, covariances
+    return counts / counts.sum(), center * (nk / counts)[:, None] + shift, covariances
 
 
 def _expansion_m_step_1d(stats, center, reg_covar):
@@ -920,7 +787,7 @@ def _expansion_m_step_1d(stats, center, reg_covar):
         count = nk + _EPS10
         shift = total / count
         counts.append(count)
-        means.append(c + shift)
+        means.append(c * (nk / count) + shift)
         variances.append((scatter - nk * (shift * shift)) / count + reg_covar)
     all_counts = sum(counts)
     weights = [count / all_counts for count in counts]
@@ -934,7 +801,6 @@ def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar
     :math:`\\lambda_{\\max}(\\Sigma_k) \\le \\operatorname{tr}\\Sigma_k`, so when every
     lower bound clears the collapse floor no component can have collapsed.
     """
-    from emlab.gmm import collapse_floor
 
     if covariance_type in ("diag", "spherical"):  # the variances are right there
         variances = covariances.ravel().tolist()  # (Python's min and max: no numpy calls)
@@ -942,6 +808,19 @@ def _may_have_collapsed(covariances, covariance_type, trace_precision, reg_covar
     trace = np.trace(covariances.reshape(-1, *covariances.shape[-2:]), axis1=1, axis2=2)
     floor = collapse_floor(reg_covar, trace.max(), data_variance)
     return bool(np.any(1.0 / trace_precision <= floor))
+
+
+def _check_float_data(X):
+    """``X`` as a finite 2-D float array; float32 stays float32 (each chunk is computed in float64).
+
+    A float32 data set is not copied to float64 (that copy would double its memory): the
+    engine takes each chunk's points, centred, into float64 as it goes.
+    """
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2 and X.size:
+        if not np.isfinite(X).all():
+            check_data(X)  # its clear message
+        return X
+    return check_data(X)
 
 
 def fit_gmm_fast(
@@ -977,15 +856,8 @@ def fit_gmm_fast(
     -------
     EMResult
     """
-    from emlab.gmm import (
-        _check_covariance_type,
-        _check_means,
-        _warn_if_collapsed,
-        cholesky_factors,
-    )
-    from emlab.validation import check_weights
 
-    X = check_data(X)
+    X = _check_float_data(X)
     n, D = X.shape
     covariance_type = _check_covariance_type(covariance_type)
     weights = check_weights(weights)
@@ -1006,10 +878,10 @@ def fit_gmm_fast(
     # of every chunk (one contiguous block per chunk: a column slice of one (P, n) array
     # would have np.dot copy it on every pass) or else the centred points, transposed
     # once (the transposing subtraction cost a quarter of building the features)
-    center = X.mean(axis=0)
+    center = X.mean(axis=0, dtype=np.float64)
     starts = list(range(0, n, chunk))
     cache = n_features_total * n * 8 <= FEATURE_CACHE_BYTES
-    cached, centred_t = {}, None if cache else _aligned_empty((D, n))
+    cached, centred_t = {}, None if cache else aligned_empty((D, n))
     radius, sums, scatter = 0.0, np.zeros(D), np.zeros((D, D))
     for s in starts:
         centred = X[s : s + chunk] - center
@@ -1023,7 +895,7 @@ def fit_gmm_fast(
     data_variance = float(np.diagonal(scatter).max() / n)
     feature_sums = _feature_sums(sums, scatter, n, covariance_type)
 
-    workspaces = _workspaces()
+    workspaces = make_workspaces()
 
     def features(start, workspace):
         if cache:
@@ -1050,7 +922,7 @@ def fit_gmm_fast(
         backwards = not backwards
         return _expansion_pass(features, starts, expansion, workspaces, backwards)
 
-    with _one_blas_thread(len(starts)):  # the chunks run in parallel
+    with one_blas_thread(len(starts)):  # the chunks run in parallel
         expansion = prepare(weights, means, covariances)
         history = History()
         previous = None
@@ -1105,237 +977,4 @@ def fit_gmm_fast(
                 _warn_if_collapsed(new[2], covariance_type, reg_covar, data_variance)
             weights, means, covariances = new
             expansion = new_expansion
-        return _result(history, converged)
-
-
-# ---------------------------------------------------------------------------
-# k-means
-
-
-def kmeans_chunk_size(n_samples: int, n_clusters: int, n_features: int) -> int:
-    """Points per chunk: a chunk's points and distances stay near half of ``CHUNK_VALUES``.
-
-    (Smaller than the mixture's chunks: k-means does little work per value. With the
-    scratch arrays reused (:class:`Workspace`), half measured faster than a quarter
-    on both benchmark sizes.) A multiple of 8, so that every row of a chunk's arrays
-    begins on a cache line (see ``_ALIGN``).
-    """
-    chunk = max(256, CHUNK_VALUES // 2 // (n_clusters + n_features + 1))
-    return int(min(n_samples, -(-chunk // 8) * 8))
-
-
-def _kmeans_pass(blocks, centroids, workspaces):
-    r"""One fused assignment step and the update step's sums, over all chunks.
-
-    ``blocks`` holds, per chunk, the centred points with a row of ones,
-    :math:`[y_i; 1]`, as the columns of one contiguous (D + 1, c) array.
-    ``centroids`` are centred too. With :math:`A_k = [-2\mu_k, \lVert\mu_k\rVert^2]`,
-    :math:`A_k^\top [y_i; 1] = \lVert y_i - \mu_k \rVert^2 - \lVert y_i \rVert^2`: one
-    matrix product gives every distance up to a term that does not depend on
-    :math:`k`. The nearest centroid's one-hot row then gives, in a second product,
-    each cluster's sum of points and (from the ones) its count.
-
-    Returns ``(sum_of_best, sums, exact)``: the sum over points of
-    :math:`\min_k (\lVert y_i - \mu_k\rVert^2 - \lVert y_i\rVert^2)` (taken from the
-    sums: it is :math:`\sum_k A_k^\top [s_k; N_k]`), the (K, D + 1) sums
-    :math:`s_k` and counts :math:`N_k`, and whether no point was tied between two centroids
-    (a tie puts the point in both rows; the caller then takes the exact path).
-    ``workspaces`` holds a :class:`Workspace` per thread.
-    """
-    K, D = centroids.shape
-    coefficients = np.empty((K, D + 1))
-    coefficients[:, :D] = -2.0 * centroids
-    coefficients[:, D] = np.einsum("kd,kd->k", centroids, centroids)
-
-    def one_chunk(index, workspace):
-        points = blocks[index]  # (D + 1, c), contiguous
-        c = points.shape[1]
-        distances = np.matmul(coefficients, points, out=workspace.array("distances", (K, c)))
-        best = np.min(distances, axis=0, out=workspace.array("best", (c,)))
-        # the one-hot rows, overwriting the distances (equal's own cast to float costs more)
-        nearest = np.equal(distances, best, out=workspace.array("nearest", (K, c), bool))
-        np.copyto(distances, nearest)
-        return np.dot(distances, points.T)  # np.matmul would hold the GIL
-
-    sums = sum(_map_chunks(one_chunk, list(range(len(blocks))), workspaces))
-    n = sum(block.shape[1] for block in blocks)
-    # the best distances add up to sum_k A_k . (s_k, N_k): no pass over the points for them
-    return float(np.einsum("kd,kd->", coefficients, sums)), sums, bool(sums[:, D].sum() == n)
-
-
-def fit_kmeans_fast(X, centroids, max_iter=300, tol=1e-4, chunk_size=None) -> EMResult:
-    """k-means like :func:`emlab.kmeans.fit_kmeans`, with both steps fused in matrix products.
-
-    Same arguments, stopping rule and history (centroids and minus the inertia per
-    iteration), the same centroids and labels; ``result.resp`` is ``None`` (the
-    labels of the final centroids are :func:`emlab.kmeans.assign`'s). The data are
-    centred once, as scikit-learn does, so that the expanded distances of
-    :func:`_kmeans_pass` stay accurate far from the origin. An iteration with an
-    empty cluster or a point tied between two centroids falls back to the readable
-    :func:`emlab.kmeans.assign` and :func:`emlab.kmeans.update`.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    centroids : array-like of shape (n_clusters, n_features)
-    max_iter : int, default=300
-    tol : float, default=1e-4
-    chunk_size : int, optional
-        Points per chunk; by default :func:`kmeans_chunk_size`.
-
-    Returns
-    -------
-    EMResult
-    """
-    from emlab.kmeans import _check_centroids, _scaled_tol, assign, update
-    from emlab.validation import check_n_components
-
-    X = check_data(X)
-    centroids = _check_centroids(centroids, X)
-    check_n_components(len(centroids), X.shape[0], name="n_clusters")
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
-    if int(max_iter) != max_iter or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative whole number, got {max_iter!r}.")
-    n, D = X.shape
-    K = len(centroids)
-    shift_tol = _scaled_tol(X, tol)
-    center = X.mean(axis=0)
-    chunk = int(chunk_size) if chunk_size else kmeans_chunk_size(n, K, D)
-    # per chunk, the centred points as the columns of one contiguous block, and a row of
-    # ones (column slices of one (D + 1, n) array made both products a quarter slower)
-    blocks = []
-    for start in range(0, n, chunk):
-        rows = X[start : start + chunk]
-        block = _aligned_empty((D + 1, len(rows)))
-        np.subtract(rows.T, center[:, None], out=block[:D])
-        block[D] = 1.0
-        blocks.append(block)
-    sum_of_squares = sum(float(np.einsum("dn,dn->", b[:D], b[:D])) for b in blocks)
-
-    workspaces = _workspaces()
-
-    @functools.cache
-    def points():  # the centred points, made only if the readable steps are needed
-        return X - center
-
-    def e_step(centred):
-        sum_of_best, sums, exact = _kmeans_pass(blocks, centred, workspaces)
-        if exact and np.all(sums[:, D] > 0):
-            return sum_of_squares + sum_of_best, sums, None
-        labels = assign(points(), centred)  # a tie or an empty cluster: the readable steps
-        return float(((points() - centred[labels]) ** 2).sum()), None, labels
-
-    def m_step(centred, sums, labels):
-        if labels is not None:
-            return update(points(), labels, centred)
-        return sums[:, :D] / sums[:, D, None]
-
-    with _one_blas_thread(len(blocks)):  # the chunks run in parallel
-        centred = centroids - center
-        inertia, sums, labels = e_step(centred)
-        history = History([Snapshot(0, {"centroids": centroids.copy()}, -inertia)])
-        converged = False
-        for iteration in range(1, int(max_iter) + 1):
-            new = m_step(centred, sums, labels)
-            inertia, sums, labels = e_step(new)
-            history.append(Snapshot(iteration, {"centroids": new + center}, -inertia))
-            moved = float(((new - centred) ** 2).sum())
-            centred = new
-            if moved <= shift_tol:
-                converged = True
-                break
-        return _result(history, converged)
-
-
-# ---------------------------------------------------------------------------
-# The coin mixture
-
-
-def fit_coins_fast(
-    heads, n_tosses, thetas, weights=None, learn_weights=False, tol=1e-6, max_iter=100
-) -> EMResult:
-    """Soft EM for the coin mixture like :func:`emlab.coins.fit_coins`, on distinct trials only.
-
-    A trial's responsibilities depend only on its heads, and there are at most
-    ``n_tosses + 1`` different heads counts per series. So the trials are grouped
-    once into their :math:`m` distinct rows :math:`h_j`, each seen :math:`c_j` times,
-    and every iteration works on those:
-
-    .. math:: \\ell = \\sum_j c_j \\log \\sum_k \\pi_k p(h_j \\mid \\theta_k), \\qquad
-              \\theta_k = \\frac{\\sum_j c_j r_{jk} h_j}{n \\sum_j c_j r_{jk}}, \\qquad
-              \\pi_k = \\frac{1}{N} \\sum_j c_j r_{jk},
-
-    the same sums as over the :math:`N` trials, in :math:`O(m K)` per iteration
-    instead of :math:`O(N K)`. Same arguments, stopping rule and history;
-    ``result.resp`` is ``None``.
-
-    Parameters
-    ----------
-    heads, n_tosses, thetas, weights, learn_weights, tol, max_iter
-        As for :func:`emlab.coins.fit_coins` (soft EM).
-
-    Returns
-    -------
-    EMResult
-    """
-    from scipy.special import gammaln
-
-    from emlab.coins import THETA_EPS, _check_heads, _check_or_equal_weights, _check_thetas
-
-    heads, n_tosses = _check_heads(heads, n_tosses)
-    thetas = _check_thetas(thetas, heads)
-    weights = _check_or_equal_weights(weights, len(thetas))
-    if not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}.")
-    if int(max_iter) != max_iter or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative whole number, got {max_iter!r}.")
-    n_trials = len(heads)
-    rows, counts = np.unique(heads.reshape(n_trials, -1), axis=0, return_counts=True)
-    counts = counts.astype(float)
-    tails = n_tosses - rows
-    log_coefficients = (gammaln(n_tosses + 1) - gammaln(rows + 1) - gammaln(tails + 1)).sum(axis=1)
-    rows_and_tails = np.concatenate([rows, tails], axis=1)  # (m, 2S)
-    counted_rows = rows_and_tails * counts[:, None]
-    n_series = rows.shape[1]
-    shape = thetas.shape
-
-    def e_step(thetas, weights):
-        clipped = np.clip(thetas.reshape(len(thetas), -1), THETA_EPS, 1 - THETA_EPS)
-        log_odds = np.concatenate([np.log(clipped), np.log1p(-clipped)], axis=1)  # (K, 2S)
-        with np.errstate(divide="ignore"):
-            log_joint = rows_and_tails @ log_odds.T + np.log(weights)
-        top = log_joint.max(axis=1, keepdims=True)
-        joint = np.exp(log_joint - top)
-        total = joint.sum(axis=1, keepdims=True)
-        log_likelihood = float(counts @ (np.log(total[:, 0]) + top[:, 0] + log_coefficients))
-        return joint / total, log_likelihood
-
-    def m_step(resp):
-        expected = resp.T @ counted_rows  # (K, 2S): heads, then tails
-        expected_heads = expected[:, :n_series]
-        expected_tosses = expected_heads + expected[:, n_series:]
-        new_thetas = np.divide(
-            expected_heads,
-            expected_tosses,
-            out=np.full_like(expected_heads, 0.5),
-            where=expected_tosses > 0,
-        )
-        new_weights = counts @ resp / n_trials if learn_weights else weights
-        return new_thetas.reshape(shape), new_weights
-
-    resp, log_likelihood = e_step(thetas, weights)
-    history = History([Snapshot(0, {"thetas": thetas, "weights": weights}, log_likelihood)])
-    converged = False
-    for iteration in range(1, int(max_iter) + 1):
-        thetas, weights = m_step(resp)
-        resp, new_log_likelihood = e_step(thetas, weights)
-        history.append(
-            Snapshot(iteration, {"thetas": thetas, "weights": weights}, new_log_likelihood)
-        )
-        change = (new_log_likelihood - log_likelihood) / n_trials
-        log_likelihood = new_log_likelihood
-        if abs(change) < tol:
-            converged = True
-            break
-    return _result(history, converged)
+        return engine_result(history, converged)

@@ -1,0 +1,14 @@
+"""The estimators, the package's top floor: scikit-learn's API over the fast engines.
+
+One module per estimator (:mod:`.gaussian_mixture`, :mod:`.kmeans`,
+:mod:`.binomial_mixture`); ``emlab.GaussianMixture``, ``emlab.KMeans`` and
+``emlab.BinomialMixture`` load them on first use.
+"""
+
+from __future__ import annotations
+
+from emlab.estimators.binomial_mixture import BinomialMixture
+from emlab.estimators.gaussian_mixture import GaussianMixture
+from emlab.estimators.kmeans import KMeans
+
+__all__ = ["BinomialMixture", "GaussianMixture", "KMeans"]
