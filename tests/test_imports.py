@@ -29,6 +29,7 @@ FLOORS = {
     "emlab.gmm": 1,
     "emlab.kmeans": 1,
     "emlab.coins": 1,
+    "emlab.hmm": 1,
     "emlab.engines": 2,
     "emlab.estimators": 3,
 }
