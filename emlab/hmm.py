@@ -111,7 +111,9 @@ def check_symbols(X, n_features=None, *, name="X"):
             )
         symbols = values.astype(np.int64)
     if np.any(symbols < 0):
-        raise ValueError(f"{name} must hold non-negative symbols 0, 1, 2, ...; got {symbols.min()}.")
+        raise ValueError(
+            f"{name} must hold non-negative symbols 0, 1, 2, ...; got {symbols.min()}."
+        )
     if n_features is not None and np.any(symbols >= n_features):
         raise ValueError(
             f"{name} holds the symbol {symbols.max()}, outside the alphabet 0 .. "
@@ -182,10 +184,22 @@ def _check_model(startprob, transmat, emissionprob):
         if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
             row = int(np.argmax(np.abs(sums - 1)))
             raise ValueError(
-                f"each row of {name} must sum to 1 (row {row} sums to {sums[row]!r}); "
+                f"each row of {name} must sum to 1 (row {row} sums to {float(sums[row])!r}); "
                 f"divide each row by its sum."
             )
     return startprob, transmat, emissionprob
+
+
+def _logsumexp(a, axis):
+    """``scipy.special.logsumexp(a, axis=axis)`` for the small arrays of one time step.
+
+    The same formula, :math:`m + \\log \\sum e^{a - m}` with :math:`m` the maximum, without
+    scipy's per-call checks, which cost ten times the arithmetic on a (K, K) array. A
+    slice of only :math:`-\\infty` gives :math:`-\\infty` (call it under
+    ``np.errstate(divide="ignore")``).
+    """
+    shift = np.maximum(a.max(axis=axis, keepdims=True), np.finfo(np.float64).min)
+    return np.log(np.exp(a - shift).sum(axis=axis)) + np.squeeze(shift, axis=axis)
 
 
 def _log(p):
@@ -280,11 +294,12 @@ def forward(X, startprob, transmat, emissionprob, lengths=None):
 
     log_alpha = np.empty_like(log_b)
     log_alpha[steps[0]] = _log(startprob) + log_b[steps[0]]
-    for rows in steps[1:]:
-        # (rows, j, k): alpha_{s-1}(j) A_jk, summed over the previous state j
-        log_alpha[rows] = (
-            logsumexp(log_alpha[rows - 1][:, :, None] + log_transmat, axis=1) + log_b[rows]
-        )
+    with np.errstate(divide="ignore"):
+        for rows in steps[1:]:
+            # (rows, j, k): alpha_{s-1}(j) A_jk, summed over the previous state j
+            log_alpha[rows] = (
+                _logsumexp(log_alpha[rows - 1][:, :, None] + log_transmat, axis=1) + log_b[rows]
+            )
     last_rows = np.cumsum(lengths) - 1
     return log_alpha, float(logsumexp(log_alpha[last_rows], axis=1).sum())
 
@@ -315,11 +330,12 @@ def backward(X, startprob, transmat, emissionprob, lengths=None):
     log_transmat = _log(transmat)
 
     log_beta = np.zeros_like(log_b)
-    for rows in reversed(_time_steps(lengths)[1:]):
-        # rows are at step s + 1; (rows, j, k): A_jk b_k(x_{s+1}) beta_{s+1}(k), summed over k
-        log_beta[rows - 1] = logsumexp(
-            log_transmat + (log_b[rows] + log_beta[rows])[:, None, :], axis=2
-        )
+    with np.errstate(divide="ignore"):
+        for rows in reversed(_time_steps(lengths)[1:]):
+            # rows are at step s + 1; (rows, j, k): A_jk b_k(x_{s+1}) beta_{s+1}(k), summed over k
+            log_beta[rows - 1] = _logsumexp(
+                log_transmat + (log_b[rows] + log_beta[rows])[:, None, :], axis=2
+            )
     return log_beta
 
 
@@ -333,9 +349,11 @@ def posteriors(X, startprob, transmat, emissionprob, lengths=None):
 
     and the M-step needs only :math:`\\sum_s \\xi_s(j, k)`, the expected number of
     transitions from :math:`j` to :math:`k` over all sequences, which is what is
-    returned (summed in chunks, so memory stays small). Each row of :math:`\\gamma` is
-    normalized with its own logsumexp (mathematically it sums to :math:`p(x)` at every
-    step; normalizing each row keeps the rows' sums at 1 to rounding).
+    returned (summed in chunks, so memory stays small). Each row of
+    :math:`\\alpha_s(k) \\beta_s(k)` is divided by its own sum (mathematically that sum
+    is :math:`p(x)` at every step; dividing each row keeps the rows' sums at 1 to
+    rounding, where the logarithms of a long sequence carry absolute errors of about
+    :math:`10^{-16} |\\log p(x)|`).
 
     Parameters
     ----------
@@ -376,7 +394,8 @@ def posteriors(X, startprob, transmat, emissionprob, lengths=None):
         )
 
     log_gamma = log_alpha + log_beta
-    gamma = np.exp(log_gamma - logsumexp(log_gamma, axis=1, keepdims=True))
+    gamma = np.exp(log_gamma - log_gamma.max(axis=1, keepdims=True))
+    gamma /= gamma.sum(axis=1, keepdims=True)
 
     # xi, for every pair of rows (s, s + 1) inside a sequence: "nxt" are the rows s + 1
     not_first = np.ones(len(x), dtype=bool)

@@ -168,6 +168,9 @@ class CategoricalHMM(BaseEstimator):
     # ------------------------------------------------------------------ checks
 
     def _validate_X(self, X, *, reset):
+        shape = np.shape(X) if not hasattr(X, "toarray") else ()  # not sparse: sklearn says
+        if len(shape) == 2 and shape[0] > 0 and shape[1] > 1:
+            check_symbols(np.asarray(X), name="X")  # says: one symbol per row, shape (n, 1)
         X = validate_data(
             self, X, reset=reset, dtype=None, ensure_min_samples=1, ensure_all_finite=True
         )
@@ -209,7 +212,7 @@ class CategoricalHMM(BaseEstimator):
         if "e" in self.init_params or not hasattr(self, "emissionprob_"):
             emissionprob = rng.rand(n_states, n_features)
             start["emissionprob"] = emissionprob / emissionprob.sum(axis=1, keepdims=True)
-        for letter, attribute in _LETTERS.items():
+        for attribute in _LETTERS.values():
             name = attribute[:-1]
             if name not in start:
                 start[name] = np.asarray(getattr(self, attribute), dtype=np.float64)
