@@ -65,6 +65,8 @@ __all__ = [
     "viterbi",
 ]
 
+_LOWEST = np.finfo(np.float64).min
+
 #: Rows of pair posteriors summed per chunk in :func:`posteriors`: bounds its memory to
 #: about this many K x K blocks (8 MB at K = 10).
 _PAIR_CHUNK_ENTRIES = 2**20
@@ -198,8 +200,9 @@ def _logsumexp(a, axis):
     slice of only :math:`-\\infty` gives :math:`-\\infty` (call it under
     ``np.errstate(divide="ignore")``).
     """
-    shift = np.maximum(a.max(axis=axis, keepdims=True), np.finfo(np.float64).min)
-    return np.log(np.exp(a - shift).sum(axis=axis)) + np.squeeze(shift, axis=axis)
+    shift = a.max(axis=axis, keepdims=True)
+    np.maximum(shift, _LOWEST, out=shift)  # a slice of only -inf: shift by a finite number
+    return (np.log(np.exp(a - shift).sum(axis=axis, keepdims=True)) + shift).squeeze(axis)
 
 
 def _log(p):
@@ -298,7 +301,7 @@ def forward(X, startprob, transmat, emissionprob, lengths=None):
         for rows in steps[1:]:
             # (rows, j, k): alpha_{s-1}(j) A_jk, summed over the previous state j
             log_alpha[rows] = (
-                _logsumexp(log_alpha[rows - 1][:, :, None] + log_transmat, axis=1) + log_b[rows]
+                _logsumexp(log_alpha[rows - 1, :, None] + log_transmat, axis=1) + log_b[rows]
             )
     last_rows = np.cumsum(lengths) - 1
     return log_alpha, float(logsumexp(log_alpha[last_rows], axis=1).sum())
@@ -534,7 +537,7 @@ def viterbi(X, startprob, transmat, emissionprob, lengths=None):
     best_previous = np.zeros(log_b.shape, dtype=np.int64)
     delta[steps[0]] = _log(startprob) + log_b[steps[0]]
     for rows in steps[1:]:
-        scores = delta[rows - 1][:, :, None] + log_transmat  # (rows, j, k)
+        scores = delta[rows - 1, :, None] + log_transmat  # (rows, j, k)
         best_previous[rows] = scores.argmax(axis=1)
         delta[rows] = scores.max(axis=1) + log_b[rows]
 
