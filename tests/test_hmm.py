@@ -341,6 +341,11 @@ def test_fit_errors_name_the_argument(casino_runs):
         CategoricalHMM(0).fit(X)
     with pytest.raises(ValueError, match="currstate"):
         CategoricalHMM(2).fit(X).sample(3, currstate=2)
+    est = ours(random_model(2, 4, 0), n_features=6)
+    with pytest.raises(
+        ValueError, match=r"emissionprob_ must have shape .* \(2, 6\), got \(2, 4\)"
+    ):
+        est.fit(X)
     est = ours(random_model(2, 6, 0), n_iter=1)
     est.transmat_ = np.array([[0.5, 0.6], [0.5, 0.5]])
     with pytest.raises(ValueError, match=r"row 0 sums to 1\.1"):

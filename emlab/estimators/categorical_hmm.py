@@ -216,6 +216,11 @@ class CategoricalHMM(BaseEstimator):
             name = attribute[:-1]
             if name not in start:
                 start[name] = np.asarray(getattr(self, attribute), dtype=np.float64)
+        if np.ndim(start["emissionprob"]) != 2 or start["emissionprob"].shape[1] != n_features:
+            raise ValueError(
+                f"emissionprob_ must have shape (n_components, n_features) = ({n_states}, "
+                f"{n_features}), got {np.shape(start['emissionprob'])}."
+            )
         return start
 
     # ------------------------------------------------------------------ fitting
