@@ -594,7 +594,8 @@ def fit_hmm(
         Which parameters the M-step re-estimates: ``"s"`` startprob, ``"t"`` transmat,
         ``"e"`` emissionprob (hmmlearn's ``params``); the others keep their start.
     tol : float, default=1e-2
-        Stop when the log-likelihood rises by less than this (hmmlearn's default).
+        Stop when the log-likelihood rises by less than this (hmmlearn's default);
+        ``-np.inf`` runs all ``max_iter`` M-steps.
     max_iter : int, default=10
         Largest number of M-steps (hmmlearn's ``n_iter``).
     record_resp : bool, default=False

@@ -92,7 +92,8 @@ class CategoricalHMM(BaseEstimator):
     n_iter : int, default=10
         Largest number of EM iterations (M-steps).
     tol : float, default=1e-2
-        Stop when the log-likelihood (total, over all observations) rises by less.
+        Stop when the log-likelihood (total, over all observations) rises by less;
+        ``-np.inf`` runs all ``n_iter`` iterations.
     verbose : bool, default=False
         Print each iteration's log-likelihood and rise to ``sys.stderr``.
     params : str, default="ste"
