@@ -67,8 +67,6 @@ __all__ = [
     "viterbi",
 ]
 
-_LOWEST = np.finfo(np.float64).min
-
 #: Rows of pair posteriors summed per chunk in :func:`posteriors`: bounds its memory to
 #: about this many K x K blocks (8 MB at K = 10).
 _PAIR_CHUNK_ENTRIES = 2**20
@@ -194,19 +192,6 @@ def _check_model(startprob, transmat, emissionprob):
     return startprob, transmat, emissionprob
 
 
-def _logsumexp(a, axis):
-    """``scipy.special.logsumexp(a, axis=axis)`` for the small arrays of one time step.
-
-    The same formula, :math:`m + \\log \\sum e^{a - m}` with :math:`m` the maximum, without
-    scipy's per-call checks, which cost ten times the arithmetic on a (K, K) array. A
-    slice of only :math:`-\\infty` gives :math:`-\\infty` (call it under
-    ``np.errstate(divide="ignore")``).
-    """
-    shift = a.max(axis=axis, keepdims=True)
-    np.maximum(shift, _LOWEST, out=shift)  # a slice of only -inf: shift by a finite number
-    return (np.log(np.exp(a - shift).sum(axis=axis, keepdims=True)) + shift).squeeze(axis)
-
-
 def _log(p):
     with np.errstate(divide="ignore"):  # a probability of 0 is log 0 = -inf, allowed
         return np.log(p)
@@ -268,7 +253,10 @@ def forward(X, startprob, transmat, emissionprob, lengths=None):
 
     computed as :math:`\\log \\alpha_s(k) = \\log b_k(x_s) + \\operatorname{logsumexp}_j
     \\big(\\log \\alpha_{s-1}(j) + \\log A_{jk}\\big)`: :math:`K^2` operations per time
-    step instead of the :math:`K^S` paths of the sum over all hidden paths.
+    step instead of the :math:`K^S` paths of the sum over all hidden paths. The logsumexp
+    of one time step is ``np.logaddexp.reduce`` (one numpy call, exact to a few ulps,
+    :math:`-\\infty` for a probability of 0), not :func:`scipy.special.logsumexp`, whose
+    checks cost several times the arithmetic on arrays this small.
 
     Parameters
     ----------
@@ -299,12 +287,11 @@ def forward(X, startprob, transmat, emissionprob, lengths=None):
 
     log_alpha = np.empty_like(log_b)
     log_alpha[steps[0]] = _log(startprob) + log_b[steps[0]]
-    with np.errstate(divide="ignore"):
-        for rows in steps[1:]:
-            # (rows, j, k): alpha_{s-1}(j) A_jk, summed over the previous state j
-            log_alpha[rows] = (
-                _logsumexp(log_alpha[rows - 1, :, None] + log_transmat, axis=1) + log_b[rows]
-            )
+    for rows in steps[1:]:
+        # (rows, j, k): alpha_{s-1}(j) A_jk, summed over the previous state j in log space
+        log_alpha[rows] = (
+            np.logaddexp.reduce(log_alpha[rows - 1, :, None] + log_transmat, axis=1) + log_b[rows]
+        )
     last_rows = np.cumsum(lengths) - 1
     return log_alpha, float(logsumexp(log_alpha[last_rows], axis=1).sum())
 
@@ -335,12 +322,11 @@ def backward(X, startprob, transmat, emissionprob, lengths=None):
     log_transmat = _log(transmat)
 
     log_beta = np.zeros_like(log_b)
-    with np.errstate(divide="ignore"):
-        for rows in reversed(_time_steps(lengths)[1:]):
-            # rows are at step s + 1; (rows, j, k): A_jk b_k(x_{s+1}) beta_{s+1}(k), summed over k
-            log_beta[rows - 1] = _logsumexp(
-                log_transmat + (log_b[rows] + log_beta[rows])[:, None, :], axis=2
-            )
+    for rows in reversed(_time_steps(lengths)[1:]):
+        # rows are at step s + 1; (rows, j, k): A_jk b_k(x_{s+1}) beta_{s+1}(k), summed over k
+        log_beta[rows - 1] = np.logaddexp.reduce(
+            log_transmat + (log_b[rows] + log_beta[rows])[:, None, :], axis=2
+        )
     return log_beta
 
 
