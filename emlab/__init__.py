@@ -7,9 +7,11 @@ import downwards (``tests/test_imports.py`` fails on a cycle):
    ``validation`` (clear errors for bad input);
 2. the readable steps each lesson shows, with their input checks: ``mle`` (maximum
    likelihood in closed form), ``kmeans`` (k-means as hard EM), ``coins`` (the binomial
-   mixture, "two coins"), ``gmm`` (Gaussian mixtures);
+   mixture, "two coins"), ``gmm`` (Gaussian mixtures), ``hmm`` (hidden Markov models:
+   forward-backward, Baum-Welch, Viterbi);
 3. ``engines``: the fast engines the estimators run, one module per model;
-4. ``estimators``: :class:`GaussianMixture`, :class:`KMeans`, :class:`BinomialMixture`;
+4. ``estimators``: :class:`GaussianMixture`, :class:`KMeans`, :class:`BinomialMixture`,
+   :class:`CategoricalHMM`;
 
 and beside them, using the floors below:
 
@@ -38,6 +40,7 @@ _SUBMODULES = {
     "kmeans",
     "coins",
     "gmm",
+    "hmm",
     "datasets",
     "plots",
     "validation",
@@ -54,6 +57,7 @@ _ESTIMATORS = {
     "GaussianMixture": "estimators.gaussian_mixture",
     "KMeans": "estimators.kmeans",
     "BinomialMixture": "estimators.binomial_mixture",
+    "CategoricalHMM": "estimators.categorical_hmm",
     "show_source": "display",
 }
 

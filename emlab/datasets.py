@@ -24,6 +24,7 @@ function                 lesson  what
 :func:`three_gaussians`  5       a 1-D mixture of three Gaussians
 :func:`old_faithful`     6       Old Faithful eruptions (Bishop, PRML ch. 9)
 :func:`house_prices`     2, 6    prices and floor areas by hidden neighbourhood
+:func:`casino`           HMM     the occasionally dishonest casino (Durbin et al.)
 :func:`missing_normal`   --      a 3-D normal with values missing (MAR or MCAR)
 =======================  ======  ==============================================
 """
@@ -42,14 +43,17 @@ from emlab.validation import check_positive, check_probabilities
 
 __all__ = [
     "BLOB_CENTERS",
+    "CASINO",
     "HEIGHTS_BY_SEX",
     "HOUSE_PRICE_NEIGHBOURHOODS",
     "THREE_GAUSSIANS",
+    "Casino",
     "CoinTrials",
     "DoBatzoglou",
     "HousePrices",
     "OldFaithful",
     "blobs",
+    "casino",
     "coin_trials",
     "do_batzoglou",
     "heights",
@@ -85,6 +89,16 @@ HOUSE_PRICE_NEIGHBOURHOODS = {
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+#: Parameters of :func:`casino` (Durbin et al. 1998, section 3.2): state 0 is the fair
+#: die, state 1 the loaded one; symbol v is the face v + 1. The first roll's die is drawn
+#: from the chain's stationary distribution (the book leaves it open).
+CASINO = {
+    "startprob": np.array([2 / 3, 1 / 3]),
+    "transmat": np.array([[0.95, 0.05], [0.10, 0.90]]),
+    "emissionprob": np.array([[1 / 6] * 6, [0.1] * 5 + [0.5]]),
+}
 
 
 def _as_generator(random_state) -> np.random.Generator:
@@ -687,3 +701,85 @@ def missing_normal(n: int = 200, missing_rate: float = 0.3, mechanism: str = "ma
     X = X_complete.copy()
     X[:, 1:][hidden] = np.nan
     return X_complete, X, mean, covariance
+
+
+# --------------------------------------------------------------------------- hidden Markov models
+
+
+class Casino(NamedTuple):
+    """What :func:`casino` returns.
+
+    Attributes
+    ----------
+    rolls : ndarray of shape (n_rolls,), int
+        The faces rolled, 1 to 6.
+    X : ndarray of shape (n_rolls, 1), int
+        The same as symbols 0 to 5 (``rolls - 1``), the input of :class:`emlab.CategoricalHMM`.
+    dice : ndarray of shape (n_rolls,), int
+        The die used for each roll, 0 fair and 1 loaded (hidden from EM).
+    startprob, transmat, emissionprob : ndarray
+        The true parameters, :data:`CASINO`.
+    """
+
+    rolls: np.ndarray
+    X: np.ndarray
+    dice: np.ndarray
+    startprob: np.ndarray
+    transmat: np.ndarray
+    emissionprob: np.ndarray
+
+
+def casino(n_rolls: int = 300, random_state=0) -> Casino:
+    """The occasionally dishonest casino: rolls of a die that is sometimes swapped for a loaded one.
+
+    The example of Durbin, Eddy, Krogh & Mitchison (1998), section 3.2. A casino rolls a
+    fair die (each face 1/6) most of the time, but now and then switches to a loaded die
+    (a six with probability 1/2, each other face 1/10): after each roll it switches from
+    the fair to the loaded die with probability 0.05, and back with probability 0.1. A
+    gambler sees the rolls, not the dice: a hidden Markov model with two states and six
+    symbols (:data:`CASINO`). The first roll's die is drawn from the chain's stationary
+    distribution (fair with probability 2/3), which the book leaves open. The book's
+    figure 3.5 shows 300 rolls, the default here.
+
+    Parameters
+    ----------
+    n_rolls : int, default=300
+        Number of rolls.
+    random_state : int, numpy.random.Generator or None, default=0
+        Seed or generator.
+
+    Returns
+    -------
+    Casino
+        ``(rolls, X, dice, startprob, transmat, emissionprob)``.
+
+    References
+    ----------
+    Durbin, R., Eddy, S. R., Krogh, A. and Mitchison, G. (1998). *Biological Sequence
+    Analysis: Probabilistic Models of Proteins and Nucleic Acids*. Cambridge University
+    Press, section 3.2.
+    """
+    n_rolls = _check_count(n_rolls, name="n_rolls")
+    rng = _as_generator(random_state)
+    startprob, transmat, emissionprob = (
+        CASINO["startprob"].copy(),
+        CASINO["transmat"].copy(),
+        CASINO["emissionprob"].copy(),
+    )
+    switch = rng.random(n_rolls)  # one number per roll decides the die ...
+    face = rng.random(n_rolls)  # ... and one the face
+    dice = np.empty(n_rolls, dtype=np.int64)
+    dice[0] = int(switch[0] >= startprob[0])
+    for s in range(1, n_rolls):  # a Markov chain: each die depends on the one before
+        dice[s] = int(switch[s] >= transmat[dice[s - 1], 0])
+    emission_cdf = np.cumsum(emissionprob, axis=1)
+    symbols = (face[:, None] >= emission_cdf[dice]).sum(axis=1)
+    symbols = np.minimum(symbols, emissionprob.shape[1] - 1)  # a cdf that ends below 1
+    return Casino(
+        rolls=symbols + 1,
+        X=symbols[:, None].astype(np.int64),
+        dice=dice,
+        startprob=startprob,
+        transmat=transmat,
+        emissionprob=emissionprob,
+    )

@@ -31,6 +31,7 @@ FLOORS = {
     "emlab.coins": 1,
     "emlab.map_em": 1,
     "emlab.missing": 1,
+    "emlab.hmm": 1,
     "emlab.engines": 2,
     "emlab.estimators": 3,
 }
