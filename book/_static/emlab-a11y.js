@@ -46,9 +46,12 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
   };
+  // after MathJax has typeset, again once the fonts and images have settled the layout
   if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
     window.MathJax.startup.promise.then(markScrolling);
   }
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(markScrolling);
+  window.addEventListener("load", markScrolling);
   window.addEventListener("resize", markScrolling);
 
   // Formulas are not Tab stops (book.yml sets MathJax's inTabOrder to false), so that a keyboard

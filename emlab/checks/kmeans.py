@@ -245,7 +245,7 @@ def kmeans_lloyd(function: Callable) -> None:
     return the final centroids, the labels of the last E-step and the inertia after every
     E-step. A history that also holds the final, repeated value is accepted too.
     """
-    from emlab.fast import fit_kmeans_fast
+    from emlab.engines.kmeans import fit_kmeans_fast
     from emlab.kmeans import KMeans, fit_kmeans, init_random
 
     rng = _fresh_rng()
