@@ -7,6 +7,7 @@ The package behind the EM Lab notebooks. Modules, one idea each:
 ``kmeans``      k-means as hard EM, and the :class:`KMeans` estimator
 ``coins``       the binomial mixture ("two coins"), :class:`BinomialMixture`
 ``gmm``         Gaussian mixtures, :class:`GaussianMixture`
+``bound``       the lower bound EM climbs: ELBO, KL gap, EM half-step by half-step
 ``datasets``    every data set of the lessons, from fixed seeds
 ``plots``       figures in one colour-blind-safe style
 ``validation``  clear errors for bad input
@@ -29,6 +30,7 @@ _SUBMODULES = {
     "kmeans",
     "coins",
     "gmm",
+    "bound",
     "datasets",
     "plots",
     "validation",
