@@ -318,6 +318,8 @@ def half_steps(
         :math:`2\,` ``n_iter`` :math:`+ 1` entries.
     """
     x = check_data(x, name="x", ndim=1)
+    if isinstance(n_iter, bool) or int(n_iter) != n_iter or n_iter < 0:
+        raise ValueError(f"n_iter must be a non-negative whole number, got {n_iter!r}.")
     q, theta = np.array(resp, dtype=float), (weights, means, sds)
     steps, values, params = [], [], []
     for step in ["start"] + ["E", "M"] * int(n_iter):

@@ -216,3 +216,10 @@ def test_bad_input_gets_a_clear_error(call, message):
     x, q, *_ = _problem(0)
     with pytest.raises(ValueError, match=message):
         call(x, q)
+
+
+@pytest.mark.parametrize("n_iter", [-1, 2.5, True])
+def test_half_steps_wants_a_whole_number_of_iterations(n_iter):
+    x, q, weights, means, sds = _problem(0)
+    with pytest.raises(ValueError, match="n_iter"):
+        bound.half_steps(x, q, weights, means, sds, n_iter)
