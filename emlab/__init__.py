@@ -8,7 +8,8 @@ import downwards (``tests/test_imports.py`` fails on a cycle):
 2. the readable steps each lesson shows, with their input checks: ``mle`` (maximum
    likelihood in closed form), ``kmeans`` (k-means as hard EM), ``coins`` (the binomial
    mixture, "two coins"), ``gmm`` (Gaussian mixtures), ``hmm`` (hidden Markov models:
-   forward-backward, Baum-Welch, Viterbi);
+   forward-backward, Baum-Welch, Viterbi), ``bound`` (the lower bound EM climbs), ``map_em``
+   (priors against collapse), ``missing`` (missing data);
 3. ``engines``: the fast engines the estimators run, one module per model;
 4. ``estimators``: :class:`GaussianMixture`, :class:`KMeans`, :class:`BinomialMixture`,
    :class:`CategoricalHMM`;
@@ -22,8 +23,6 @@ and beside them, using the floors below:
 ``instructor``  student editions and grading (otter-grader)
 ``display``     ``show_source``: print an emlab step inside a lesson
 ``feedback``    what a student reads when a check runs
-``map_em``      MAP-EM: Gaussian mixtures with priors against collapse
-``missing``     EM for a multivariate normal with values missing at random
 
 Submodules and estimators load on first use, so ``import emlab`` stays fast.
 """
@@ -41,6 +40,7 @@ _SUBMODULES = {
     "coins",
     "gmm",
     "hmm",
+    "bound",
     "datasets",
     "plots",
     "validation",

@@ -32,6 +32,7 @@ FLOORS = {
     "emlab.map_em": 1,
     "emlab.missing": 1,
     "emlab.hmm": 1,
+    "emlab.bound": 1,
     "emlab.engines": 2,
     "emlab.estimators": 3,
 }

@@ -18,8 +18,8 @@ One module per lesson holds that lesson's checks: ``exercises`` (how the exercis
 ``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent`` (latent
 variables), ``em_algorithm`` (the EM algorithm), ``kmeans`` (k-means), ``coins`` (the two
 coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures`` (Gaussian mixtures in many
-dimensions), ``choosing_k`` (choosing K, collapse and real data); ``_core`` holds what they
-share.
+dimensions), ``choosing_k`` (choosing K, collapse and real data), ``bound`` (the lower
+bound); ``_core`` holds what they share.
 Every check is importable from here too (``emlab.checks.kmeans_assign``), which is how the
 lessons' test cells call them.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from emlab.checks._core import compare, not_answered
 from emlab.checks.bias_and_priors import beta_bernoulli_map, simulated_variance_ratio
+from emlab.checks.bound import elbo_1d
 from emlab.checks.choosing_k import gmm_m_step_fixed, house_prices_kmeans_ari, old_faithful_bic
 from emlab.checks.coins import (
     do_batzoglou_second_e_step,
@@ -63,6 +64,7 @@ __all__ = [
     "do_batzoglou_second_e_step",
     "e_step_responsibilities",
     "e_step_two_components",
+    "elbo_1d",
     "gaussian_log_likelihood",
     "global_warming_parameters",
     "gmm_1d_misassigned",
