@@ -695,8 +695,6 @@ def log_likelihood_curve(
             where = ", ".join(str(t) for t in iterations[decreases][:5])
             message = f"decreases at iteration {where}" + (" ..." if decreases.size > 5 else "")
         ax.text(0.98, 0.04, message, transform=ax.transAxes, ha="right", va="bottom")
-    if mark_start:
-        ax.legend(loc="center right")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return _label(ax, title, xlabel, ylabel)
 
