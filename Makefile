@@ -33,7 +33,7 @@ lab: $(STAMP)  ## set up, then open the course in JupyterLab
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 test: $(STAMP) chromium  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/, the notebooks, benchmarks/ and tools/
 	$(BIN)/ruff check emlab tests notebooks benchmarks tools

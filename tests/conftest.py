@@ -95,16 +95,3 @@ def server(book):
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test`` runs two workers), keep each notebook's cells together.
-
-    nbval runs a notebook's cells one after another in one kernel, so they must all go to one
-    worker: each notebook is an ``xdist_group`` of its own (``--dist loadgroup``). Test files that
-    share a session fixture declare a group too (the book: tests/test_book.py and
-    tests/test_accessibility.py), so that it is built once.
-    """
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.xdist_group(item.path.name))

@@ -26,7 +26,6 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FILE_NAME = re.compile(r"(\.(png|jpe?g|gif|svg|webp)\s*$)|_images/|^[0-9a-f]{16,}", re.I)
 CAPTION = re.compile(r"^\s*\*\*Figure\s+\d+\.?\*\*")
 
-pytestmark = pytest.mark.xdist_group("book")  # one worker builds the book, for both files
 axe_module = pytest.importorskip(
     "axe_playwright_python.sync_playwright", reason="install the test extra (axe-playwright-python)"
 )

@@ -26,7 +26,6 @@ NOTES = sorted((ROOT / "notebooks" / "notes").glob("[0-9][0-9]-*.ipynb"))
 EXTERNAL = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
 pytestmark = [
-    pytest.mark.xdist_group("book"),
     pytest.mark.skipif(
         importlib.util.find_spec("jupyter_book") is None,
         reason="jupyter-book is not installed: pip install -e '.[book]' (make test installs it)",
