@@ -6,7 +6,6 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 EXTRAS ?= lab,test,book
-JOBS   ?= 2  # pytest workers for make test (pytest-xdist): one per core of the 2-core build machine
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # JupyterLab refuses to run as root unless told it is fine (containers, CI).
@@ -33,7 +32,7 @@ lab: $(STAMP)  ## set up, then open the course in JupyterLab
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 test: $(STAMP) chromium  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/, the notebooks, benchmarks/ and tools/
 	$(BIN)/ruff check emlab tests notebooks benchmarks tools

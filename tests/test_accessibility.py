@@ -46,7 +46,10 @@ def _open(context, url: str):
     page.wait_for_function(
         "() => !window.MathJax || !MathJax.startup || MathJax.startup.promise !== undefined"
     )
-    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.evaluate(
+        "() => window.MathJax && MathJax.startup ? Promise.race([MathJax.startup.promise,"
+        " new Promise((resolve) => setTimeout(resolve, 20000))]) : null"
+    )
     return page
 
 
