@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from emlab import sandbox_worker
+from emlab.feedback import sentences
 from emlab.sandbox import Limits, Sandbox, detect, kill
 
 __all__ = ["Entry", "find_entries", "grade_folder", "handout_file"]
@@ -787,7 +788,6 @@ def _write_scores(new_rows: list[dict], path: Path, fresh: bool) -> None:
 
 
 def _write_feedback(entries: list[Entry], folder: Path, fresh: bool) -> None:
-    from emlab.instructor import Submission, _feedback_name, _remove_old_feedback, feedback_text
 
     if fresh:
         _remove_old_feedback(folder)
@@ -848,3 +848,70 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
+
+
+# --- feedback files -----------------------------------------------------------------------------
+
+
+@dataclass
+class Submission:
+    """One submitted notebook: who sent it and which lesson it is."""
+
+    path: Path
+    student: str
+    lesson: str
+
+
+def _questions(tests: list[dict]) -> list[dict]:
+    """The auto-graded exercises among otter's test results (not its summary of public tests)."""
+    return [test for test in tests if test.get("max_score") is not None]
+
+
+def feedback_text(submission: Submission, tests: list[dict]) -> str:
+    """What a student is told about one graded notebook: the points and why any were lost.
+
+    One line per auto-graded exercise with its points, and for an exercise that lost
+    points the sentences of the checks that failed, as :func:`emlab.feedback.sentences`
+    finds them: the same words ``grader.check`` showed in the notebook (e.g. "your function
+    returned nothing: replace the ... with your code"), or the error that stopped it.
+    """
+    questions = _questions(tests)
+    total = sum(test["score"] for test in questions)
+    possible = sum(test["max_score"] for test in questions)
+    lines = [
+        f"{submission.student}, {submission.lesson}: {total:g} of {possible:g} auto-graded points",
+        "(exercises marked 'not auto-graded' are read by hand)",
+        "",
+    ]
+    for test in questions:
+        lines.append(f"{test['name']}: {test['score']:g} / {test['max_score']:g}")
+        if test["score"] < test["max_score"]:
+            reasons = sentences(test.get("output") or "") or [
+                "a test failed; run this exercise's grader.check cell to see it"
+            ]
+            lines += [f"    {reason}" for reason in reasons]
+    return "\n".join(lines) + "\n"
+
+
+def _feedback_name(submission: Submission, taken: set[str]) -> str:
+    """``<student>-<lesson>.txt``, made safe as a file name and unique among ``taken``."""
+    student = re.sub(r"[^\w.-]+", "_", submission.student).strip("_") or "student"
+    name, copy = f"{student}-{submission.lesson}.txt", 1
+    while name in taken:  # two notebooks of one student and lesson
+        copy += 1
+        name = f"{student}-{submission.lesson}-{copy}.txt"
+    taken.add(name)
+    return name
+
+
+#: The first line of a feedback file (see feedback_text): how an earlier run's files are known.
+FEEDBACK_HEADER = re.compile(r".*, \d\d-[\w-]+: \S+ of \S+ auto-graded points")
+
+
+def _remove_old_feedback(feedback_dir: Path) -> None:
+    """Delete the feedback files an earlier run wrote (and nothing else) in ``feedback_dir``."""
+    for path in Path(feedback_dir).glob("*.txt"):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline().rstrip("\n")
+        if FEEDBACK_HEADER.fullmatch(first):
+            path.unlink()

@@ -26,11 +26,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from emlab.feedback import sentences
-from emlab.grading import INIT_PATTERN, grade_folder
+from emlab.grading import (
+    INIT_PATTERN,
+    feedback_text,
+    grade_folder,
+)
 from emlab.sandbox import Limits, SandboxUnavailable
 
 __all__ = [
@@ -283,70 +285,6 @@ def _find_renamed_handout(cells: list[dict]) -> None:
             )
             cell["source"] = source
             return
-
-
-@dataclass
-class Submission:
-    """One submitted notebook: who sent it and which lesson it is."""
-
-    path: Path
-    student: str
-    lesson: str
-
-
-def _questions(tests: list[dict]) -> list[dict]:
-    """The auto-graded exercises among otter's test results (not its summary of public tests)."""
-    return [test for test in tests if test.get("max_score") is not None]
-
-
-def feedback_text(submission: Submission, tests: list[dict]) -> str:
-    """What a student is told about one graded notebook: the points and why any were lost.
-
-    One line per auto-graded exercise with its points, and for an exercise that lost
-    points the sentences of the checks that failed, as :func:`emlab.feedback.sentences`
-    finds them: the same words ``grader.check`` showed in the notebook (e.g. "your function
-    returned nothing: replace the ... with your code"), or the error that stopped it.
-    """
-    questions = _questions(tests)
-    total = sum(test["score"] for test in questions)
-    possible = sum(test["max_score"] for test in questions)
-    lines = [
-        f"{submission.student}, {submission.lesson}: {total:g} of {possible:g} auto-graded points",
-        "(exercises marked 'not auto-graded' are read by hand)",
-        "",
-    ]
-    for test in questions:
-        lines.append(f"{test['name']}: {test['score']:g} / {test['max_score']:g}")
-        if test["score"] < test["max_score"]:
-            reasons = sentences(test.get("output") or "") or [
-                "a test failed; run this exercise's grader.check cell to see it"
-            ]
-            lines += [f"    {reason}" for reason in reasons]
-    return "\n".join(lines) + "\n"
-
-
-def _feedback_name(submission: Submission, taken: set[str]) -> str:
-    """``<student>-<lesson>.txt``, made safe as a file name and unique among ``taken``."""
-    student = re.sub(r"[^\w.-]+", "_", submission.student).strip("_") or "student"
-    name, copy = f"{student}-{submission.lesson}.txt", 1
-    while name in taken:  # two notebooks of one student and lesson
-        copy += 1
-        name = f"{student}-{submission.lesson}-{copy}.txt"
-    taken.add(name)
-    return name
-
-
-#: The first line of a feedback file (see feedback_text): how an earlier run's files are known.
-FEEDBACK_HEADER = re.compile(r".*, \d\d-[\w-]+: \S+ of \S+ auto-graded points")
-
-
-def _remove_old_feedback(feedback_dir: Path) -> None:
-    """Delete the feedback files an earlier run wrote (and nothing else) in ``feedback_dir``."""
-    for path in Path(feedback_dir).glob("*.txt"):
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            first = handle.readline().rstrip("\n")
-        if FEEDBACK_HEADER.fullmatch(first):
-            path.unlink()
 
 
 def grade_submissions(

@@ -211,8 +211,8 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
         },
         {"name": "q4", "score": 0.5, "max_score": 1.0, "output": None},
     ]
-    alice = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
-    text = instructor.feedback_text(alice, tests)
+    alice = grading.Submission(Path("a.ipynb"), "alice", "03-kmeans")
+    text = grading.feedback_text(alice, tests)
     assert text.splitlines() == [
         "alice, 03-kmeans: 2.5 of 6 auto-graded points",
         "(exercises marked 'not auto-graded' are read by hand)",
@@ -227,8 +227,8 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
         "    a test failed; run this exercise's grader.check cell to see it",
     ]
     taken = set()
-    bob = instructor.Submission(Path("b.ipynb"), "section 2/bob", "03-kmeans")
-    names = [instructor._feedback_name(s, taken) for s in (alice, bob, bob)]
+    bob = grading.Submission(Path("b.ipynb"), "section 2/bob", "03-kmeans")
+    names = [grading._feedback_name(s, taken) for s in (alice, bob, bob)]
     assert names == [
         "alice-03-kmeans.txt",
         "section_2_bob-03-kmeans.txt",
@@ -237,11 +237,11 @@ def test_feedback_names_each_exercise_and_why_it_lost_points():
 
 
 def test_a_new_grading_run_replaces_the_old_feedback_files_only(tmp_path):
-    alice = instructor.Submission(Path("a.ipynb"), "alice", "03-kmeans")
+    alice = grading.Submission(Path("a.ipynb"), "alice", "03-kmeans")
     old = tmp_path / "alice-03-kmeans.txt"
-    old.write_text(instructor.feedback_text(alice, [{"name": "q1", "score": 1, "max_score": 2}]))
+    old.write_text(grading.feedback_text(alice, [{"name": "q1", "score": 1, "max_score": 2}]))
     notes = tmp_path / "notes.txt"
     notes.write_text("my own notes, not feedback\n")
-    instructor._remove_old_feedback(tmp_path)
+    grading._remove_old_feedback(tmp_path)
     assert not old.exists() and notes.exists()
-    instructor._remove_old_feedback(tmp_path / "not-there")  # nothing to remove: no error
+    grading._remove_old_feedback(tmp_path / "not-there")  # nothing to remove: no error
