@@ -39,6 +39,19 @@ def _pages(book: Path) -> list[str]:
     )
 
 
+def _follows_an_image(cells: list[dict], index: int) -> bool:
+    """Whether the nearest code cell before ``index`` that shows anything shows an image."""
+    for cell in reversed(cells[:index]):
+        if cell["cell_type"] != "code" or not cell.get("outputs"):
+            continue
+        kinds = {kind for output in cell["outputs"] for kind in output.get("data", {})}
+        if any(kind.startswith("image/") for kind in kinds):
+            return True
+        if "text/html" in kinds:
+            return False
+    return False
+
+
 def _open(context, url: str):
     page = context.new_page()
     page.goto(url, wait_until="load")
@@ -94,10 +107,12 @@ def test_no_image_is_named_by_its_file_and_figures_carry_their_captions(browser,
             lesson = ROOT / (Path(path).with_suffix(".ipynb"))
             if lesson.exists():  # every "**Figure N.**" caption is its figure's <figcaption>
                 cells = json.loads(lesson.read_text())["cells"]
-                captions = [
+                captions = [  # captions of images (an animation's caption is its own)
                     c
-                    for c in cells
-                    if c["cell_type"] == "markdown" and CAPTION.match("".join(c["source"]))
+                    for i, c in enumerate(cells)
+                    if c["cell_type"] == "markdown"
+                    and CAPTION.match("".join(c["source"]))
+                    and _follows_an_image(cells, i)
                 ]
                 tied = [
                     i
