@@ -31,8 +31,12 @@ setup: $(STAMP)  ## create .venv and install emlab with the lab, test and book t
 lab: $(STAMP)  ## set up, then open the course in JupyterLab
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-test: $(STAMP) chromium  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Two workers (the machines we test on have two cores); --dist loadfile keeps each file, and so
+# each notebook's cells (one kernel), on one worker.
+TEST_WORKERS ?= 2
+test: $(STAMP) system-tools  ## set up, then run every test: unit tests, lint, nbval on every notebook, book, browser, grading
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	    -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: $(STAMP)  ## ruff lint and format check over emlab/, tests/, the notebooks, benchmarks/ and tools/
 	$(BIN)/ruff check emlab tests notebooks benchmarks tools
@@ -56,14 +60,18 @@ clean:  ## remove the virtual environment and build products
 	rm -rf $(VENV) _build build dist student autograder scores.csv feedback written .pytest_cache .ruff_cache
 
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser download
-# needs the internet). As root it is installed here; otherwise the command to run is printed.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# needs the internet); grading runs each submission in a bubblewrap sandbox. As root both are
+# installed here; otherwise the command to run is printed (without bwrap the sandboxed grading
+# tests are skipped, and say so).
+system-tools:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "The tests need Debian's $$missing: sudo apt-get install $$missing"; fi; fi
 
-.PHONY: book chromium
+.PHONY: book system-tools
 book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BOOK_EDITION=student: no solutions)
 	@if [ "$(EMLAB_BOOK_EDITION)" = student ]; then $(MAKE) --no-print-directory student/.built; fi
 	$(BIN)/jupyter-book build . --config book.yml --toc book/_toc.yml -W -n --keep-going --all

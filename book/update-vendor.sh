@@ -29,7 +29,13 @@ cp -r mathjax/package/es5/output/chtml/fonts/woff-v2 "$out/mathjax/output/chtml/
 # with the Speech Rule Engine's English and Nemeth (braille) rules.
 cp mathjax/package/es5/a11y/*.js "$out/mathjax/a11y/"
 cp mathjax/package/es5/input/mml.js "$out/mathjax/input/"
-cp mathjax/package/es5/sre/mathmaps/{base,en,nemeth}.json "$out/mathjax/sre/mathmaps/"
+# The engine fetches its rules with XMLHttpRequest, which a browser refuses for a book opened from
+# files (file://), and MathJax then never typesets. So each rule file is wrapped as a script that
+# book/_static/emlab-a11y.js loads through the engine's custom loader (SREfeature.custom).
+for name in base en nemeth; do
+  python3 -c 'import json, sys; name, text = sys.argv[1], open(sys.argv[2], encoding="utf-8").read(); json.loads(text); print("(window.emlabMathmaps = window.emlabMathmaps || {})[%s] = %s;" % (json.dumps(name), json.dumps(text)))' \
+    "$name" "mathjax/package/es5/sre/mathmaps/$name.json" > "$out/mathjax/sre/mathmaps/$name.js"
+done
 # ipywidgets' standalone renderer (standard widgets, no RequireJS) and the icon fonts it links,
 # in the formats current browsers load (woff2, woff).
 cp html-manager/package/dist/embed.js html-manager/package/dist/embed.js.LICENSE.txt "$out/html-manager/"
@@ -39,7 +45,7 @@ cat > "$out/README.md" <<NOTE
 
 | package | version | license | files |
 | --- | --- | --- | --- |
-| mathjax | $MATHJAX | Apache-2.0 (mathjax/LICENSE) | es5/tex-chtml-full.js, es5/output/chtml/fonts/woff-v2/, es5/a11y/, es5/input/mml.js, es5/sre/mathmaps/ (base, en, nemeth) |
+| mathjax | $MATHJAX | Apache-2.0 (mathjax/LICENSE) | es5/tex-chtml-full.js, es5/output/chtml/fonts/woff-v2/, es5/a11y/, es5/input/mml.js, es5/sre/mathmaps/ (base, en, nemeth, each wrapped as a script) |
 | @jupyter-widgets/html-manager | $HTML_MANAGER | BSD-3-Clause (ipywidgets; bundled notices in embed.js.LICENSE.txt) | dist/embed.js and its woff/woff2 fonts |
 NOTE
 du -sh "$out"

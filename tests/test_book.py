@@ -203,9 +203,15 @@ BROKEN_IMAGES = r"""async () => {
 }"""
 
 MATH_STATUS = r"""async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  // MathJax's typesetting must finish: within 20 s, or the page is reported as never typeset
+  let finished = true;
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    finished = await Promise.race([MathJax.startup.promise.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 20000))]);
+  }
   const math = document.querySelectorAll("main .math");
   return {
+    finished,
     math: math.length,
     typeset: document.querySelectorAll("main mjx-container").length,
     untypeset: [...math].filter((m) => !m.querySelector("mjx-container")).map((m) => m.textContent.slice(0, 80)),
@@ -245,6 +251,7 @@ class Reader:
         """Math typeset, no raw TeX, images loaded: the state of the open page."""
         page = self.page
         math = page.evaluate(MATH_STATUS)
+        assert math.pop("finished"), f"{label}: MathJax did not finish typesetting within 20 s"
         assert math["untypeset"] == [], f"{label}: math left untypeset: {math['untypeset']}"
         raw = page.evaluate(VISIBLE_RAW_TEX)
         assert raw == [], f"{label}: raw TeX in the text: {raw}"
@@ -429,6 +436,8 @@ def test_saved_widget_state_renders_offline(browser, tmp_path):
     (source / "notebooks").mkdir()
     notebook = json.dumps(_widget_notebook(), indent=1)
     (source / "notebooks" / "00-widgets.ipynb").write_text(notebook, encoding="utf-8")
+    (source / "notebooks" / "notes").mkdir()  # the table of contents lists the notes' folder too
+    (source / "notebooks" / "notes" / "00-widgets-notes.ipynb").write_text(notebook, encoding="utf-8")
     html = build_book(source, tmp_path / "out")
     assert "unpkg.com" not in (html / "notebooks" / "00-widgets.html").read_text()
     tab = Reader(browser, html.as_uri() + "/")
@@ -457,10 +466,15 @@ def test_the_student_book_leaves_the_solutions_out(tmp_path):
     shutil.copy(ROOT / "book.yml", source / "book.yml")
     (source / "notebooks").mkdir()
     shutil.copy(lesson, source / "notebooks" / lesson.name)
+    (source / "notebooks" / "notes").mkdir()  # the table of contents lists the notes' folder too
+    note = NOTES[0]  # with the lesson it links back to
+    shutil.copy(note, source / "notebooks" / "notes" / note.name)
+    shutil.copy(ROOT / "notebooks" / note.name.replace("-notes", ""), source / "notebooks")
     # stands in for the student edition that `make student` writes
     edition = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"edition": "student"}, "cells": []}
     (source / "student").mkdir()
-    (source / "student" / lesson.name).write_text(json.dumps(edition), encoding="utf-8")
+    for name in (lesson.name, note.name.replace("-notes", "")):
+        (source / "student" / name).write_text(json.dumps(edition), encoding="utf-8")
 
     html = build_book(source, tmp_path / "out", edition="student")
     page = (html / _page(lesson)).read_text(encoding="utf-8")

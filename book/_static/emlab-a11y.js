@@ -1,4 +1,37 @@
 // EM Lab book: keyboard and screen-reader touches (see book/_ext/emlab_a11y.py).
+
+// MathJax's speech engine (loaded with the page for the formula explorer) fetches its rule files
+// with XMLHttpRequest, which browsers refuse for a book opened from files (file://); MathJax would
+// then never typeset. The rules are served as scripts instead (book/update-vendor.sh wraps them)
+// and handed to the engine through its custom loader, SREfeature.custom. MathJax's a11y/sre
+// component replaces window.SREfeature and its loader when it starts, so the loader is kept on
+// whatever object is put there. This file runs before MathJax (both are deferred, this one
+// first), and the same path is taken over HTTP so that one path is tested.
+(() => {
+  const here = document.currentScript && document.currentScript.src;
+  if (!here) return;
+  const folder = new URL("vendor/mathjax/sre/mathmaps/", here);
+  const custom = (locale) => new Promise((resolve, reject) => {
+    const rules = () => (window.emlabMathmaps || {})[locale];
+    if (rules()) { resolve(rules()); return; }
+    const script = document.createElement("script");
+    script.src = new URL(locale + ".js", folder).href;
+    script.onload = () => (rules() ? resolve(rules()) : reject(new Error("no rules for " + locale)));
+    script.onerror = () => reject(new Error("could not load the speech rules for " + locale));
+    document.head.append(script);
+  });
+  const keep = (feature) => {
+    Object.defineProperty(feature, "custom", { get: () => custom, set: () => {}, enumerable: true });
+    return feature;
+  };
+  let feature = keep(Object.assign({}, window.SREfeature));
+  Object.defineProperty(window, "SREfeature", {
+    configurable: true,
+    get: () => feature,
+    set: (value) => { feature = keep(Object.assign({}, value)); },
+  });
+})();
+
 document.addEventListener("DOMContentLoaded", () => {
   // A written answer's dropdown says what it will do: "Show solution", then "Hide solution".
   for (const details of document.querySelectorAll("details.sd-dropdown.emlab-solution")) {
