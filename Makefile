@@ -80,7 +80,7 @@ book: $(STAMP)  ## set up, then build the static book into _build/html (EMLAB_BO
 .PHONY: student grade
 student: $(STAMP) wheel  ## write the student editions to student/ and the graders to autograder/
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder \
-	    --wheel "$$(ls -t dist/emlab-*.whl | head -n 1)" $(NB)
+	    --wheel "$$(ls -t dist/emlab_course-*.whl | head -n 1)" $(NB)
 	@if [ -z "$(NB)" ]; then touch student/.built; fi
 
 # the student book rebuilds the student editions only when a lesson or emlab/ changed since the
@@ -88,7 +88,7 @@ student: $(STAMP) wheel  ## write the student editions to student/ and the grade
 student/.built: $(NOTEBOOKS) $(wildcard emlab/*.py emlab/*/*.py) | $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
 	$(BIN)/python -m emlab.instructor student --out student --autograder autograder \
-	    --wheel "$$(ls -t dist/emlab-*.whl | head -n 1)"
+	    --wheel "$$(ls -t dist/emlab_course-*.whl | head -n 1)"
 	@touch $@
 
 # GRADE_OPTIONS: --fresh, --time-limit S, --cell-time-limit S, --memory-limit GIB, --jobs N,

@@ -176,7 +176,7 @@ def _build_wheel(folder: Path) -> Path:
     root = Path(__file__).resolve().parents[1]
     if not (root / "pyproject.toml").exists():
         raise FileNotFoundError(
-            "no emlab source tree to build the wheel from: pass --wheel dist/emlab-*.whl"
+            "no emlab source tree to build the wheel from: pass --wheel dist/emlab_course-*.whl (make wheel writes it)"
         )
     source = folder / "source"
     shutil.copytree(root / "emlab", source / "emlab", ignore=shutil.ignore_patterns("__pycache__"))
@@ -189,7 +189,7 @@ def _build_wheel(folder: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    (wheel,) = folder.glob("emlab-*.whl")
+    (wheel,) = folder.glob("emlab_course-*.whl")  # the distribution is emlab-course
     return wheel
 
 

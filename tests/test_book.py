@@ -437,7 +437,9 @@ def test_saved_widget_state_renders_offline(browser, tmp_path):
     notebook = json.dumps(_widget_notebook(), indent=1)
     (source / "notebooks" / "00-widgets.ipynb").write_text(notebook, encoding="utf-8")
     (source / "notebooks" / "notes").mkdir()  # the table of contents lists the notes' folder too
-    (source / "notebooks" / "notes" / "00-widgets-notes.ipynb").write_text(notebook, encoding="utf-8")
+    (source / "notebooks" / "notes" / "00-widgets-notes.ipynb").write_text(
+        notebook, encoding="utf-8"
+    )
     html = build_book(source, tmp_path / "out")
     assert "unpkg.com" not in (html / "notebooks" / "00-widgets.html").read_text()
     tab = Reader(browser, html.as_uri() + "/")

@@ -582,7 +582,7 @@ def test_the_gradescope_zip_installs_emlab_from_its_wheel(editions, tmp_path):
     autograder = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(autograder / "source")
-    (wheel,) = (autograder / "source").glob("emlab-*.whl")
+    (wheel,) = (autograder / "source").glob("emlab_course-*.whl")
     environment = (autograder / "source" / "environment.yml").read_text()
     assert f"/autograder/source/{wheel.name}" in environment
     with zipfile.ZipFile(wheel) as archive:
