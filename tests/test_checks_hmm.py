@@ -133,9 +133,7 @@ def my_transition_m_step(x, log_alpha, log_beta, transmat, emissionprob):
     """The model answer: log xi, summed over i with logsumexp, rows normalized."""
     log_p = logsumexp(log_alpha[-1])
     log_b = np.log(emissionprob[:, x[1:]].T)
-    log_xi = (
-        log_alpha[:-1, :, None] + np.log(transmat) + (log_b + log_beta[1:])[:, None, :] - log_p
-    )
+    log_xi = log_alpha[:-1, :, None] + np.log(transmat) + (log_b + log_beta[1:])[:, None, :] - log_p
     counts = np.exp(logsumexp(log_xi, axis=0))
     return counts / counts.sum(axis=1, keepdims=True)
 
@@ -157,9 +155,7 @@ def transition_loop(x, log_alpha, log_beta, transmat, emissionprob):
 def unnormalized(x, log_alpha, log_beta, transmat, emissionprob):
     log_p = logsumexp(log_alpha[-1])
     log_b = np.log(emissionprob[:, x[1:]].T)
-    log_xi = (
-        log_alpha[:-1, :, None] + np.log(transmat) + (log_b + log_beta[1:])[:, None, :] - log_p
-    )
+    log_xi = log_alpha[:-1, :, None] + np.log(transmat) + (log_b + log_beta[1:])[:, None, :] - log_p
     return np.exp(logsumexp(log_xi, axis=0))
 
 

@@ -191,9 +191,7 @@ def _xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, *, emit="nex
     log_p = logsumexp(log_alpha[-1])
     emission = log_b[1:] if emit == "next" else log_b[:-1] if emit == "this" else 0.0 * log_b[1:]
     after = log_beta[1:] if beta else 0.0 * log_beta[1:]
-    log_xi = (
-        log_alpha[:-1, :, None] + np.log(transmat) + (emission + after)[:, None, :] - log_p
-    )
+    log_xi = log_alpha[:-1, :, None] + np.log(transmat) + (emission + after)[:, None, :] - log_p
     return logsumexp(log_xi, axis=0)
 
 
@@ -263,17 +261,23 @@ def transition_m_step(function: Callable) -> None:
                     "joint probability. Divide each row j by its own sum instead.",
                 ),
                 (
-                    _rows(_xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, emit="this")),
+                    _rows(
+                        _xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, emit="this")
+                    ),
                     "xi_i(j, k) uses the emission of x_i where that of x_{i+1} belongs: the new "
                     "state k at step i + 1 emits x_{i+1}, B[k, x[i + 1]].",
                 ),
                 (
-                    _rows(_xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, emit="none")),
+                    _rows(
+                        _xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, emit="none")
+                    ),
                     "xi_i(j, k) leaves out the emission B[k, x_{i+1}] of the next symbol: "
                     "alpha_i(j) A[j, k] B[k, x_{i+1}] beta_{i+1}(k) / p(x).",
                 ),
                 (
-                    _rows(_xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, beta=False)),
+                    _rows(
+                        _xi_sum_variant(x, log_alpha, log_beta, transmat, emissionprob, beta=False)
+                    ),
                     "xi_i(j, k) leaves out beta_{i+1}(k), the probability of the rest of the "
                     "sequence: alpha_i(j) A[j, k] B[k, x_{i+1}] beta_{i+1}(k) / p(x).",
                 ),
