@@ -311,11 +311,13 @@ def test_the_run_check_names_the_iteration_and_the_step(steps, message):
             own_model.poisson_em(*steps)
 
 
-def test_a_run_whose_steps_are_right_but_differ_is_caught_by_the_comparison():
-    def m_unweighted(x, resp):  # never lowers l here, but is not EM
+def test_a_run_with_unweighted_rates_is_caught_where_it_falls():
+    def m_unweighted(x, resp):  # every rate the plain mean: the mixture collapses to one Poisson
         return {"weights": m_step(x, resp)["weights"], "rates": np.full(resp.shape[1], x.mean())}
 
-    with pytest.raises(AssertionError, match=r"fell at iteration 1:.*Likely the M-step.*plain mean"):
+    with pytest.raises(
+        AssertionError, match=r"fell at iteration 1:.*Likely the M-step.*plain mean"
+    ):
         own_model.poisson_em(e_step, m_unweighted)
 
 
