@@ -26,6 +26,8 @@ function                 lesson  what
 :func:`house_prices`     2, 6    prices and floor areas by hidden neighbourhood
 :func:`casino`           HMM     the occasionally dishonest casino (Durbin et al.)
 :func:`missing_normal`   --      a 3-D normal with values missing (MAR or MCAR)
+:func:`daily_counts`     14      calls per day from three kinds of day (Poisson)
+:func:`binary_digits`    14      handwritten digits as 0/1 pixels (scikit-learn)
 =======================  ======  ==============================================
 """
 
@@ -44,17 +46,22 @@ from emlab.validation import check_positive, check_probabilities
 __all__ = [
     "BLOB_CENTERS",
     "CASINO",
+    "DAILY_COUNTS",
     "HEIGHTS_BY_SEX",
     "HOUSE_PRICE_NEIGHBOURHOODS",
     "THREE_GAUSSIANS",
+    "BinaryDigits",
     "Casino",
     "CoinTrials",
+    "DailyCounts",
     "DoBatzoglou",
     "HousePrices",
     "OldFaithful",
+    "binary_digits",
     "blobs",
     "casino",
     "coin_trials",
+    "daily_counts",
     "do_batzoglou",
     "heights",
     "heights_by_sex",
@@ -783,3 +790,121 @@ def casino(n_rolls: int = 300, random_state=0) -> Casino:
         transmat=transmat,
         emissionprob=emissionprob,
     )
+
+
+# --- lesson 14: your own model (a Poisson mixture; binarized digits) ---
+
+#: Parameters of :func:`daily_counts`: the share of the days of each kind, and the mean
+#: number of calls on such a day. Round values, not estimates from a real help desk.
+DAILY_COUNTS = {
+    "names": ("quiet", "ordinary", "busy"),
+    "weights": np.array([0.3, 0.5, 0.2]),
+    "rates": np.array([4.0, 12.0, 25.0]),
+}
+
+
+class DailyCounts(NamedTuple):
+    """What :func:`daily_counts` returns.
+
+    Attributes
+    ----------
+    counts : ndarray of shape (n_days,), int
+        The number of calls on each day.
+    kinds : ndarray of shape (n_days,), int
+        The kind of each day, 0 quiet, 1 ordinary, 2 busy (hidden from EM).
+    weights, rates : ndarray of shape (3,)
+        The true parameters, :data:`DAILY_COUNTS`.
+    """
+
+    counts: np.ndarray
+    kinds: np.ndarray
+    weights: np.ndarray
+    rates: np.ndarray
+
+
+def daily_counts(n_days: int = 400, random_state=14) -> DailyCounts:
+    """Calls to a help desk per day, from quiet, ordinary and busy days (lesson 14).
+
+    Each day is of one of three hidden kinds, in the shares :math:`\\pi_k` of
+    :data:`DAILY_COUNTS` (exactly, up to rounding, and shuffled); a day of kind
+    :math:`k` brings a Poisson number of calls with mean :math:`\\lambda_k`:
+
+    .. math:: z_i \\sim \\text{Categorical}(\\pi), \\qquad
+              x_i \\mid z_i = k \\sim \\text{Poisson}(\\lambda_k),
+              \\quad p(x_i \\mid z_i = k) = \\frac{\\lambda_k^{x_i} e^{-\\lambda_k}}{x_i!}.
+
+    Parameters
+    ----------
+    n_days : int, default=400
+        Number of days.
+    random_state : int, numpy.random.Generator or None, default=14
+        Seed or generator.
+
+    Returns
+    -------
+    DailyCounts
+        ``(counts, kinds, weights, rates)``.
+    """
+    n_days = _check_count(n_days, name="n_days")
+    rng = _as_generator(random_state)
+    weights, rates = DAILY_COUNTS["weights"].copy(), DAILY_COUNTS["rates"].copy()
+    kinds = _shuffled_labels(_split_counts(n_days, weights), rng)
+    counts = rng.poisson(rates[kinds])
+    return DailyCounts(counts=counts, kinds=kinds, weights=weights, rates=rates)
+
+
+class BinaryDigits(NamedTuple):
+    """What :func:`binary_digits` returns.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_images, 64), int
+        Each 8 x 8 image as 64 pixels, 1 where the ink is at least ``threshold``, else 0.
+    digits : ndarray of shape (n_images,), int
+        The digit each image shows (hidden from EM).
+    """
+
+    X: np.ndarray
+    digits: np.ndarray
+
+
+def binary_digits(digits=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), threshold: int = 8) -> BinaryDigits:
+    """Handwritten digits as black-and-white 8 x 8 images (lesson 14, going further).
+
+    scikit-learn's bundled copy of the UCI optical digits test set
+    (:func:`sklearn.datasets.load_digits`: 1,797 images, ink from 0 to 16 per pixel; read
+    from the installed package, never downloaded), with each pixel set to 1 where its ink
+    is at least ``threshold`` and 0 elsewhere: data for a mixture of Bernoulli
+    distributions, one per pixel and component.
+
+    Parameters
+    ----------
+    digits : sequence of int, default=all ten
+        Which digits to keep, each 0 to 9, in the data set's order.
+    threshold : int, default=8
+        The ink (1 to 16) from which a pixel counts as black.
+
+    Returns
+    -------
+    BinaryDigits
+        ``(X, digits)``.
+
+    References
+    ----------
+    Alpaydin, E. and Kaynak, C. (1998). Optical Recognition of Handwritten Digits. UCI
+    Machine Learning Repository.
+    """
+    from sklearn.datasets import load_digits
+
+    keep = np.asarray(digits)
+    if keep.ndim != 1 or keep.size == 0 or not np.issubdtype(keep.dtype, np.integer):
+        raise ValueError(f"digits must be a non-empty list of whole numbers, got {digits!r}.")
+    if keep.min() < 0 or keep.max() > 9 or np.unique(keep).size != keep.size:
+        raise ValueError(f"digits must be distinct numbers from 0 to 9, got {digits!r}.")
+    threshold = _check_count(threshold, name="threshold")
+    if threshold > 16:
+        raise ValueError(f"threshold must be from 1 to 16 (the ink of a pixel), got {threshold}.")
+    data = load_digits()
+    rows = np.isin(data.target, keep)
+    X = (data.data[rows] >= threshold).astype(np.int64)
+    return BinaryDigits(X=X, digits=data.target[rows].astype(np.int64))

@@ -254,3 +254,70 @@ def test_data_notes_are_shipped():
         assert (folder / f"{stem}.csv").is_file()
         note = (folder / f"{stem}.md").read_text(encoding="utf-8")
         assert "Source" in note and "Licence" in note
+
+
+# --- lesson 14: your own model (a Poisson mixture; binarized digits) ---
+
+
+def test_daily_counts_is_reproducible_and_follows_its_parameters():
+    data = datasets.daily_counts()
+    again = datasets.daily_counts()
+    np.testing.assert_array_equal(data.counts, again.counts)
+    np.testing.assert_array_equal(data.kinds, again.kinds)
+    assert data.counts.shape == data.kinds.shape == (400,)
+    assert data.counts.dtype.kind == "i" and data.counts.min() >= 0
+    # exact shares of the kinds of day (largest remainder), shuffled
+    np.testing.assert_array_equal(np.bincount(data.kinds), [120, 200, 80])
+    assert not np.all(np.diff(data.kinds) >= 0)
+    np.testing.assert_array_equal(data.weights, datasets.DAILY_COUNTS["weights"])
+    np.testing.assert_array_equal(data.rates, datasets.DAILY_COUNTS["rates"])
+    # each kind's mean count is near its Poisson rate: within 4 standard errors
+    for k, rate in enumerate(data.rates):
+        days = data.counts[data.kinds == k]
+        assert abs(days.mean() - rate) < 4 * np.sqrt(rate / days.size)
+    other = datasets.daily_counts(random_state=15)
+    assert not np.array_equal(other.counts, data.counts)
+    assert datasets.daily_counts(n_days=7).counts.shape == (7,)
+
+
+def test_daily_counts_copies_its_parameters():
+    data = datasets.daily_counts(n_days=5)
+    data.rates[:] = 0.0
+    assert datasets.DAILY_COUNTS["rates"][0] == 4.0
+
+
+@pytest.mark.parametrize("n_days", [0, -3, 2.5, True, "400"])
+def test_daily_counts_rejects_a_bad_number_of_days(n_days):
+    with pytest.raises(ValueError, match="n_days"):
+        datasets.daily_counts(n_days=n_days)
+
+
+def test_binary_digits_are_the_bundled_digits_thresholded():
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    data = datasets.binary_digits()
+    assert data.X.shape == (1797, 64) and data.digits.shape == (1797,)
+    assert set(np.unique(data.X)) == {0, 1}
+    np.testing.assert_array_equal(data.X, raw.data >= 8)
+    np.testing.assert_array_equal(data.digits, raw.target)
+    some = datasets.binary_digits(digits=[1, 7], threshold=4)
+    assert set(np.unique(some.digits)) == {1, 7}
+    assert some.X.shape == (int(np.isin(raw.target, [1, 7]).sum()), 64)
+    np.testing.assert_array_equal(some.X, raw.data[np.isin(raw.target, [1, 7])] >= 4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"digits": []}, "digits"),
+        ({"digits": [1, 10]}, "digits"),
+        ({"digits": [3, 3]}, "distinct"),
+        ({"digits": [0.5]}, "digits"),
+        ({"threshold": 0}, "threshold"),
+        ({"threshold": 17}, "threshold"),
+    ],
+)
+def test_binary_digits_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.binary_digits(**kwargs)

@@ -202,7 +202,7 @@ def test_lesson_imports_still_work():
                 continue
             source = "".join(cell["source"])
             for module, names in re.findall(r"from (emlab(?:\.\w+)*) import ([\w, ]+)", source):
-                used.update((module, n.strip()) for n in names.split(","))
+                used.update((module, n.split(" as ")[0].strip()) for n in names.split(","))
             for module, name in re.findall(r"\b(gmm|kmeans|coins|em|mle)\.(\w+)\b", source):
                 if re.search(rf"^\s*{module}\s*=", code, re.M):
                     continue  # a variable of the lesson's own with that name, not the module
