@@ -18,8 +18,9 @@ One module per lesson holds that lesson's checks: ``exercises`` (how the exercis
 ``likelihood`` (maximum likelihood), ``bias_and_priors`` (n or n - 1, MAP), ``latent`` (latent
 variables), ``em_algorithm`` (the EM algorithm), ``kmeans`` (k-means), ``coins`` (the two
 coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures`` (Gaussian mixtures in many
-dimensions), ``choosing_k`` (choosing K, collapse and real data), ``bound`` (the lower
-bound); ``_core`` holds what they share.
+dimensions), ``choosing_k`` (choosing K, collapse and real data), ``bound`` (the lower bound),
+``priors`` (priors against collapse), ``missing`` (missing data), ``hmm`` (hidden Markov
+models), ``own_model`` (EM for a model of your own); ``_core`` holds what they share.
 Every check is importable from here too (``emlab.checks.kmeans_assign``), which is how the
 lessons' test cells call them.
 """
@@ -38,6 +39,7 @@ from emlab.checks.coins import (
 )
 from emlab.checks.em_algorithm import e_step_two_components, m_step_shared_sd
 from emlab.checks.exercises import mle_sigma, responsibilities_from_log_joint
+from emlab.checks.hmm import forward_log_space, long_sequence_log_likelihood, transition_m_step
 from emlab.checks.kmeans import kmeans_assign, kmeans_blobs_inertia, kmeans_lloyd, kmeans_update
 from emlab.checks.latent import (
     global_warming_parameters,
@@ -49,6 +51,7 @@ from emlab.checks.likelihood import (
     gaussian_log_likelihood,
     heights_log_likelihood_at_mle,
 )
+from emlab.checks.missing import e_step_fixed, fill_in_pattern, mean_imputation_factor
 from emlab.checks.mixtures import gmm_full_covariances, gmm_parameter_count
 from emlab.checks.mixtures_1d import (
     gmm_1d_misassigned,
@@ -56,15 +59,27 @@ from emlab.checks.mixtures_1d import (
     gmm_em_loop_1d,
     gmm_weights_and_means_1d,
 )
+from emlab.checks.own_model import (
+    log_likelihood_never_falls,
+    poisson_e_step,
+    poisson_em,
+    poisson_log_likelihood,
+    poisson_m_step,
+)
+from emlab.checks.priors import fixed_m_step, map_covariance, map_weights
 
 __all__ = [
     "beta_bernoulli_map",
     "coin_a_theta",
     "compare",
     "do_batzoglou_second_e_step",
+    "e_step_fixed",
     "e_step_responsibilities",
     "e_step_two_components",
     "elbo_1d",
+    "fill_in_pattern",
+    "fixed_m_step",
+    "forward_log_space",
     "gaussian_log_likelihood",
     "global_warming_parameters",
     "gmm_1d_misassigned",
@@ -81,13 +96,23 @@ __all__ = [
     "kmeans_lloyd",
     "kmeans_update",
     "log_likelihood_gradient_sigma",
+    "log_likelihood_never_falls",
+    "long_sequence_log_likelihood",
     "m_step_shared_sd",
     "m_step_thetas",
+    "map_covariance",
+    "map_weights",
+    "mean_imputation_factor",
     "mle_sigma",
     "not_answered",
     "old_faithful_bic",
+    "poisson_e_step",
+    "poisson_em",
+    "poisson_log_likelihood",
+    "poisson_m_step",
     "responsibilities_from_log_joint",
     "responsibility_of_men_at_180",
     "simulated_variance_ratio",
+    "transition_m_step",
     "two_coins_em",
 ]
