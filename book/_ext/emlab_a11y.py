@@ -84,6 +84,24 @@ def _caption_cell(cells: list[dict], index: int) -> dict:
     return {}
 
 
+#: a model answer's Markdown, which emlab_book has wrapped in a collapsed "Show solution" dropdown
+SOLUTION_DROPDOWN = re.compile(
+    r"^(:{3,})\{dropdown\} Show solution\n:class-container: emlab-solution\n\n(.*)\n\1\n?$",
+    re.DOTALL,
+)
+
+
+def _caption_text(cell: dict) -> str:
+    """The caption cell's Markdown; a model answer's caption comes out of its dropdown.
+
+    The figure of a model answer sits in its code cell, which the book hides behind "Show
+    solution"; its caption, once it is the figure's ``<figcaption>``, is hidden with it.
+    """
+    text = _source(cell).strip()
+    wrapped = SOLUTION_DROPDOWN.match(text)
+    return wrapped.group(2).strip() if wrapped else text
+
+
 def describe_figures(notebook: dict, docname: str = "") -> dict:
     """Give every image output of ``notebook`` a text alternative and its caption (in place).
 
@@ -100,7 +118,7 @@ def describe_figures(notebook: dict, docname: str = "") -> dict:
         if not images:
             continue
         following = _caption_cell(cells, index)
-        caption = _source(following).strip() if following else ""
+        caption = _caption_text(following) if following else ""
         match = CAPTION.match(caption)
         mystnb = cell.setdefault("metadata", {}).setdefault("mystnb", {})
         if match:
