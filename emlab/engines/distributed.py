@@ -55,7 +55,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
 from emlab.em import EMResult, History, Snapshot
@@ -289,6 +288,10 @@ class DaskData:
         self._first = None
         self._summary = None
         self._da = da
+
+    @property
+    def shape(self):
+        return (self.n, self.D)
 
     # -- running tasks
 
@@ -750,6 +753,8 @@ def kmeans_parallel(X, n_clusters, random_state=None, oversampling=None, rounds=
     counts = data.map_reduce(_count_block, center, candidates)
     if len(candidates) == K:
         return candidates + center
+    from sklearn.cluster import kmeans_plusplus  # (scikit-learn's clustering: only here)
+
     weights = counts + _EPS10  # (a candidate nearest to no point keeps a tiny weight)
     seeds, _ = kmeans_plusplus(candidates, K, random_state=rng, sample_weight=weights)
     refined = fit_kmeans_fast(candidates, seeds, sample_weight=weights)
