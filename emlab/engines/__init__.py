@@ -4,6 +4,8 @@
   pass per iteration;
 * :mod:`emlab.engines.kmeans`: :func:`fit_kmeans_fast`, k-means in matrix products;
 * :mod:`emlab.engines.coins`: :func:`fit_coins_fast`, the coin mixture on distinct counts;
+* :mod:`emlab.engines.distributed`: the Gaussian mixture and k-means on a Dask array, one
+  map-reduce pass over its blocks per iteration (imported on first use: it needs Dask);
 * :mod:`emlab.engines.workspace`: what they share (threads over chunks, scratch arrays
   aligned to cache lines).
 

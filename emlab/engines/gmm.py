@@ -118,7 +118,16 @@ from emlab.gmm import (
 )
 from emlab.validation import check_data, check_weights
 
-__all__ = ["expansion_chunk_size", "fit_gmm_fast", "gmm_chunk_size"]
+__all__ = [
+    "DataSummary",
+    "check_start",
+    "expansion_chunk_size",
+    "expansion_stats",
+    "expansion_sums",
+    "fit_gmm_fast",
+    "gmm_chunk_size",
+    "run_iterations",
+]
 
 _LOG_2PI = float(np.log(2 * np.pi))
 _EPS = np.finfo(np.float64).eps
@@ -641,7 +650,8 @@ def _row_sum(rows, out, plus=0.0):
 
 
 def _expansion_pass(features, starts, coefficients, workspaces, backwards=False):
-    r"""One fused E-step over the chunks that begin at ``starts``.
+    r"""One fused E-step over the chunks that begin at ``starts``: :func:`expansion_sums`, then
+    :func:`expansion_stats`.
 
     ``features(start, workspace)`` gives a chunk's features :math:`\Phi` (P, c),
     ``coefficients`` is :func:`_coefficients`'s answer and ``workspaces`` holds a
@@ -679,8 +689,15 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
     the calling thread waited for the worker's whole share (measured) and two threads
     were slower. ``backwards``: see :func:`map_chunks`.
     """
+    return expansion_stats(
+        coefficients, *expansion_sums(features, starts, coefficients, workspaces, backwards)
+    )
+
+
+def _expansion_chunk(features, coefficients):
+    """``one_chunk(start, workspace)``: one chunk's partial log-likelihood and (P, M) sums."""
     theta, floor, reference = coefficients.theta, coefficients.floor, coefficients.reference
-    n_rows, n_expansion = theta.shape
+    n_rows = theta.shape[0]
     scale_features = coefficients.scale_features  # (_coefficients chose the rows to match)
     highest = coefficients.highest
 
@@ -729,11 +746,43 @@ def _expansion_pass(features, starts, coefficients, workspaces, backwards=False)
         log_likelihood = _sum_of_logs(total, lowest, highest) + extra
         return log_likelihood, np.dot(weighted, exponents.T)  # (P, M)
 
-    threads = 1 if n_expansion <= FEW_FEATURES else None
+    return one_chunk
+
+
+def expansion_sums(features, starts, coefficients, workspaces, backwards=False, threads=None):
+    r"""The chunks' part of :func:`_expansion_pass`: sums that add up over any split of the data.
+
+    Returns ``(partial_log_likelihood, sums)``: the sum over the chunks' points of
+    :math:`\log \sum_k e^{\vartheta_k^\top\phi(y_i)}` (without ``coefficients.log_offset``)
+    and the (P, M) sums :math:`\sum_i \phi(y_i) r_{ik}^\top` of the pass's M rows. Both are
+    plain sums over points, so the answers for the blocks of a data set, added up, are the
+    answer for the whole (:mod:`emlab.engines.distributed` adds them up in a tree);
+    :func:`expansion_stats` then turns the totals into the log-likelihood and the
+    statistics. ``threads``: as :func:`map_chunks` (by default one for at most
+    ``FEW_FEATURES`` features, else every core).
+    """
+    n_expansion = coefficients.theta.shape[1]
+    one_chunk = _expansion_chunk(features, coefficients)
+    if threads is None:
+        threads = 1 if n_expansion <= FEW_FEATURES else None
     results = map_chunks(one_chunk, starts, workspaces, threads, backwards)
-    log_likelihood = sum(r[0] for r in results) + coefficients.log_offset
+    log_likelihood = sum(r[0] for r in results)
     sums = results[0][1] if len(results) == 1 else sum(r[1] for r in results)  # (P, M)
-    if not reference:
+    return log_likelihood, sums
+
+
+def expansion_stats(coefficients, log_likelihood, sums):
+    r"""The log-likelihood and the (K, P) statistics ``G`` from :func:`expansion_sums`' totals.
+
+    Adds ``coefficients.log_offset`` to the log-likelihood and, with a reference
+    component, takes the subtracted component's sums from the features' sums,
+    :math:`G_j = \sum_i \phi(y_i) - \sum_{k \ne j} G_k`, and puts the rows in the
+    components' order. Returns ``None`` when that subtraction is not accurate enough
+    (see :func:`_coefficients`): the caller then asks for the form without a reference.
+    """
+    n_rows, n_expansion = coefficients.theta.shape
+    log_likelihood = log_likelihood + coefficients.log_offset
+    if not coefficients.reference:
         return log_likelihood, sums.T
     stats = np.empty((n_rows + 1, n_expansion))  # the pass's columns, then the subtracted's
     stats[:-1] = sums.T
@@ -859,18 +908,10 @@ def fit_gmm_fast(
 
     X = _check_float_data(X)
     n, D = X.shape
-    covariance_type = _check_covariance_type(covariance_type)
-    weights = check_weights(weights)
-    K = len(weights)
-    means = _check_means(means, K, D)
-    covariances = np.asarray(covariances, dtype=float)
-    cholesky_factors(covariances, covariance_type, K, D)  # shape and definiteness, clear errors
-    requested_shape = covariances.shape
-    if D == 1 and covariance_type != "tied":
-        # one feature: full, diag and spherical are all one variance per component, and
-        # the spherical path (features y^2, y, 1) is the leanest
-        covariance_type, covariances = "spherical", covariances.reshape(K)
-    one_dimensional = D == 1 and covariance_type == "spherical"
+    covariance_type, start, requested_shape = check_start(
+        weights, means, covariances, covariance_type, D
+    )
+    K = len(start[0])
     n_features_total = _n_quadratic(covariance_type, D) + D + 1
     exact_chunk = int(chunk_size) if chunk_size else gmm_chunk_size(n, K, D)
     chunk = int(chunk_size) if chunk_size else expansion_chunk_size(n, K, n_features_total)
@@ -892,8 +933,7 @@ def fit_gmm_fast(
             cached[s] = _features(centred, covariance_type)
         else:
             centred_t[:, s : s + chunk] = centred.T
-    data_variance = float(np.diagonal(scatter).max() / n)
-    feature_sums = _feature_sums(sums, scatter, n, covariance_type)
+    summary = DataSummary(n, center, radius, sums, scatter)
 
     workspaces = make_workspaces()
 
@@ -904,17 +944,6 @@ def fit_gmm_fast(
         out = workspace.array("features", (n_features_total, len(points)))
         return _features(points, covariance_type, out=out)
 
-    limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
-
-    prepare = functools.partial(  # prepare(weights, means, covariances[, reference=False])
-        _coefficients,
-        center=center,
-        covariance_type=covariance_type,
-        radius=radius,
-        limit=limit,
-        feature_sums=feature_sums,
-    )
-
     backwards = False
 
     def expansion_pass(expansion):  # every other pass takes the chunks backwards (cache)
@@ -922,59 +951,147 @@ def fit_gmm_fast(
         backwards = not backwards
         return _expansion_pass(features, starts, expansion, workspaces, backwards)
 
+    def exact_pass(weights, means, covariances, centers=None):
+        return _pass(X, weights, means, covariances, covariance_type, exact_chunk, centers=centers)
+
     with one_blas_thread(len(starts)):  # the chunks run in parallel
-        expansion = prepare(weights, means, covariances)
-        history = History()
-        previous = None
-        converged = False
-        for iteration in range(int(max_iter) + 1):
-            if expansion.accurate:
+        return run_iterations(
+            expansion_pass,
+            exact_pass,
+            summary,
+            *start,
+            covariance_type,
+            requested_shape,
+            tol=tol,
+            max_iter=max_iter,
+            reg_covar=reg_covar,
+        )
+
+
+class DataSummary(NamedTuple):
+    r"""What one pass over the data gives every iteration: n and the centred data's moments.
+
+    ``center`` is the data's mean :math:`c`; ``radius`` :math:`R = \max_i \lVert x_i -
+    c\rVert`; ``sums`` :math:`\sum_i (x_i - c)` and ``scatter``
+    :math:`\sum_i (x_i - c)(x_i - c)^\top`, both over all the points.
+    """
+
+    n: int
+    center: np.ndarray
+    radius: float
+    sums: np.ndarray
+    scatter: np.ndarray
+
+
+def check_start(weights, means, covariances, covariance_type, n_features):
+    """The start checked, and one-dimensional data's covariances as spherical ones.
+
+    Returns ``(covariance_type, (weights, means, covariances), requested_shape)``: the
+    type the passes use, the start as float64 arrays, and the shape of the covariances
+    the caller asked for (the history reports them in that shape). Raises the shared
+    checks' clear ``ValueError`` for a bad start.
+    """
+    D = n_features
+    covariance_type = _check_covariance_type(covariance_type)
+    weights = check_weights(weights)
+    K = len(weights)
+    means = _check_means(means, K, D)
+    covariances = np.asarray(covariances, dtype=float)
+    cholesky_factors(covariances, covariance_type, K, D)  # shape and definiteness, clear errors
+    requested_shape = covariances.shape
+    if D == 1 and covariance_type != "tied":
+        # one feature: full, diag and spherical are all one variance per component, and
+        # the spherical path (features y^2, y, 1) is the leanest
+        covariance_type, covariances = "spherical", covariances.reshape(K)
+    return covariance_type, (weights, means, covariances), requested_shape
+
+
+def run_iterations(
+    expansion_pass,
+    exact_pass,
+    summary,
+    weights,
+    means,
+    covariances,
+    covariance_type,
+    requested_shape,
+    *,
+    tol,
+    max_iter,
+    reg_covar,
+) -> EMResult:
+    """EM's iterations, given the two kinds of pass over the data (wherever the data are).
+
+    ``expansion_pass(coefficients)`` returns :func:`_expansion_pass`' answer for the whole
+    data set and ``exact_pass(weights, means, covariances, centers=None)`` :func:`_pass`'s;
+    ``summary`` is the data's :class:`DataSummary`. :func:`fit_gmm_fast` gives passes over
+    chunks in memory; :mod:`emlab.engines.distributed` passes over the blocks of a Dask
+    array, each one a map-reduce. Everything else (the choice of path, the M-steps, the
+    stopping rule, the history) is here, once, so both give the same iterations.
+    """
+    n, D = summary.n, len(summary.center)
+    center = summary.center
+    one_dimensional = D == 1 and covariance_type == "spherical"
+    n_features_total = _n_quadratic(covariance_type, D) + D + 1
+    data_variance = float(np.diagonal(summary.scatter).max() / n)
+    feature_sums = _feature_sums(summary.sums, summary.scatter, n, covariance_type)
+    limit = EXPANSION_TOLERANCE / (n_features_total * _EPS)
+
+    prepare = functools.partial(  # prepare(weights, means, covariances[, reference=False])
+        _coefficients,
+        center=center,
+        covariance_type=covariance_type,
+        radius=summary.radius,
+        limit=limit,
+        feature_sums=feature_sums,
+    )
+
+    expansion = prepare(weights, means, covariances)
+    history = History()
+    previous = None
+    converged = False
+    for iteration in range(int(max_iter) + 1):
+        if expansion.accurate:
+            answer = expansion_pass(expansion)
+            if answer is None:  # the sums by subtraction: not accurate enough
+                expansion = prepare(weights, means, covariances, reference=False)
                 answer = expansion_pass(expansion)
-                if answer is None:  # the sums by subtraction: not accurate enough
-                    expansion = prepare(weights, means, covariances, reference=False)
-                    answer = expansion_pass(expansion)
-                log_likelihood, stats = answer
+            log_likelihood, stats = answer
+        else:
+            log_likelihood, nk, sums, scatter = exact_pass(weights, means, covariances)
+        params = {
+            "weights": weights,
+            "means": means,
+            "covariances": covariances.reshape(requested_shape),
+        }
+        history.append(Snapshot(iteration, params, log_likelihood))
+        if previous is not None and abs(log_likelihood - previous) / n < tol:
+            converged = True
+            break
+        if iteration == max_iter:
+            break
+        previous = log_likelihood
+        if expansion.accurate:
+            if one_dimensional:
+                new = _expansion_m_step_1d(stats, center, reg_covar)
             else:
-                log_likelihood, nk, sums, scatter = _pass(
-                    X, weights, means, covariances, covariance_type, exact_chunk
-                )
-            params = {
-                "weights": weights,
-                "means": means,
-                "covariances": covariances.reshape(requested_shape),
-            }
-            history.append(Snapshot(iteration, params, log_likelihood))
-            if previous is not None and abs(log_likelihood - previous) / n < tol:
-                converged = True
-                break
-            if iteration == max_iter:
-                break
-            previous = log_likelihood
-            if expansion.accurate:
-                if one_dimensional:
-                    new = _expansion_m_step_1d(stats, center, reg_covar)
-                else:
-                    new = _expansion_m_step(stats, center, covariance_type, reg_covar)
-                new_expansion = prepare(*new)
-                exact_again = not new_expansion.accurate
-            else:
-                *new, shift = _m_step(nk, sums, scatter, means, covariance_type, reg_covar)
-                exact_again = (
-                    _largest_shift_in_sds(shift, new[2], covariance_type) > MAX_SHIFT_IN_SDS
-                )
-            if exact_again:
-                # statistics the expansion cannot give accurately, or a big move: redo them
-                # exactly, around the new means
-                _, nk, sums, scatter = _pass(
-                    X, weights, means, covariances, covariance_type, exact_chunk, centers=new[1]
-                )
-                *new, _ = _m_step(nk, sums, scatter, new[1], covariance_type, reg_covar)
-            if exact_again or not expansion.accurate:
-                new_expansion = prepare(*new)
-            if _may_have_collapsed(
-                new[2], covariance_type, new_expansion.trace_precision, reg_covar, data_variance
-            ):
-                _warn_if_collapsed(new[2], covariance_type, reg_covar, data_variance)
-            weights, means, covariances = new
-            expansion = new_expansion
-        return engine_result(history, converged)
+                new = _expansion_m_step(stats, center, covariance_type, reg_covar)
+            new_expansion = prepare(*new)
+            exact_again = not new_expansion.accurate
+        else:
+            *new, shift = _m_step(nk, sums, scatter, means, covariance_type, reg_covar)
+            exact_again = _largest_shift_in_sds(shift, new[2], covariance_type) > MAX_SHIFT_IN_SDS
+        if exact_again:
+            # statistics the expansion cannot give accurately, or a big move: redo them
+            # exactly, around the new means
+            _, nk, sums, scatter = exact_pass(weights, means, covariances, centers=new[1])
+            *new, _ = _m_step(nk, sums, scatter, new[1], covariance_type, reg_covar)
+        if exact_again or not expansion.accurate:
+            new_expansion = prepare(*new)
+        if _may_have_collapsed(
+            new[2], covariance_type, new_expansion.trace_precision, reg_covar, data_variance
+        ):
+            _warn_if_collapsed(new[2], covariance_type, reg_covar, data_variance)
+        weights, means, covariances = new
+        expansion = new_expansion
+    return engine_result(history, converged)

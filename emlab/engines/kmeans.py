@@ -38,7 +38,7 @@ def kmeans_chunk_size(n_samples: int, n_clusters: int, n_features: int) -> int:
     return int(min(n_samples, -(-chunk // 8) * 8))
 
 
-def _kmeans_pass(blocks, centroids, workspaces, weights=None):
+def _kmeans_pass(blocks, centroids, workspaces, weights=None, threads=None):
     r"""One fused assignment step and the update step's sums, over all chunks.
 
     ``blocks(index, workspace)`` gives, per chunk, the centred points with a row of ones,
@@ -55,7 +55,8 @@ def _kmeans_pass(blocks, centroids, workspaces, weights=None):
     sums: it is :math:`\sum_k A_k^\top [s_k; N_k]`), the (K, D + 1) sums
     :math:`s_k` and weights :math:`N_k`, and whether no point was tied between two
     centroids (a tie puts the point in both rows; the caller then takes the exact path).
-    ``workspaces`` holds a :class:`~emlab.engines.workspace.Workspace` per thread.
+    ``workspaces`` holds a :class:`~emlab.engines.workspace.Workspace` per thread, and
+    ``threads`` is :func:`~emlab.engines.workspace.map_chunks`' (by default every core).
     """
     K, D = centroids.shape
     coefficients = np.empty((K, D + 1))
@@ -75,7 +76,7 @@ def _kmeans_pass(blocks, centroids, workspaces, weights=None):
         np.multiply(nearest, weights[index], out=distances)
         return np.dot(distances, points.T), np.count_nonzero(nearest) == c
 
-    answers = map_chunks(one_chunk, list(range(n_blocks(blocks))), workspaces)
+    answers = map_chunks(one_chunk, list(range(n_blocks(blocks))), workspaces, threads)
     sums = sum(answer[0] for answer in answers)
     if weights is None:
         n = sum(len(w) for w in blocks.sizes)

@@ -4,7 +4,9 @@ The estimator floor: it validates as scikit-learn does (``validate_data``, its p
 constraints and messages), starts from :func:`emlab.engines.gmm.initial_parameters` (the
 start of :func:`emlab.gmm.init_params`, in chunks) or the given ``*_init``, and runs the
 fast engine :func:`emlab.engines.gmm.fit_gmm_fast` (or, with ``record_resp=True``, the
-readable :func:`emlab.gmm.fit_gmm`).
+readable :func:`emlab.gmm.fit_gmm`). A Dask array is fit by
+:func:`emlab.engines.distributed.fit_gmm_dask` (one map-reduce pass per iteration), and its
+predictions are Dask arrays, computed block by block.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from emlab.em import EMResult, improves, run_em
+from emlab.engines.distributed import (
+    DaskData,
+    fit_gmm_dask,
+    gmm_start_dask,
+    is_dask_array,
+    map_rows,
+)
 from emlab.engines.gmm import fit_gmm_fast
 from emlab.engines.start import initial_parameters
 from emlab.gmm import (
@@ -331,8 +340,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return weights, means, covariances
 
     def _check_scale(self, X):
-        mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
-        spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
+        if isinstance(X, DaskData):  # (the first pass: it also finds NaN and inf)
+            spread = X.spread()
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
+            spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
         if spread > LARGEST_SPREAD:
             raise ValueError(
                 f"X's values lie up to {spread:.3g} from their mean: their squares (the "
@@ -344,7 +356,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Starting (weights, means, covariances): the given ``*_init``, else ``init_params``."""
         if all(value is not None for value in given):
             return tuple(np.asarray(value, dtype=np.float64) for value in given)
-        start = initial_parameters(
+        starter = gmm_start_dask if isinstance(X, DaskData) else initial_parameters
+        start = starter(
             X,
             self.n_components,
             self.init_params,
@@ -361,6 +374,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # the fast engine unless the responsibilities are to be recorded (same numbers)
         options = {"tol": self.tol, "max_iter": self.max_iter, "reg_covar": self.reg_covar}
         try:
+            if isinstance(X, DaskData):
+                return fit_gmm_dask(X, weights, means, covariances, self.covariance_type, **options)
             if self.record_resp:
                 return self._run_readable(X, weights, means, covariances, options)
             return fit_gmm_fast(X, weights, means, covariances, self.covariance_type, **options)
@@ -419,20 +434,53 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             record_resp=True,
         )
 
+    def _validate_dask(self, X, *, reset):
+        """A Dask ``X`` checked without computing it (its values: in the first pass)."""
+        data = DaskData(X)
+        if reset:
+            self.n_features_in_ = data.D
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif data.D != self.n_features_in_:
+            raise ValueError(
+                f"X has {data.D} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return data
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the mixture by EM, ``n_init`` times, keeping the best start.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask.array.Array of shape (n_samples, n_features)
+            A Dask array is fit where its blocks live, one map-reduce pass per
+            iteration (:func:`emlab.engines.distributed.fit_gmm_dask`), on the active
+            ``dask.distributed`` client if there is one: only parameters and sums travel.
+            From the same start (``weights_init``, ``means_init``, ``precisions_init``)
+            the fit is the in-memory one; the ``init_params`` starts are computed on the
+            blocks (:func:`emlab.engines.distributed.gmm_start_dask`, k-means|| for
+            ``"kmeans"`` and ``"k-means++"``), so the same seed gives another start than
+            on a NumPy array.
         y : ignored
 
         Returns
         -------
         self : GaussianMixture
         """
-        X = self._validate_X(X, reset=not (self.warm_start and hasattr(self, "converged_")))
+        reset = not (self.warm_start and hasattr(self, "converged_"))
+        if is_dask_array(X):
+            if self.record_resp:
+                raise ValueError(
+                    "record_resp=True keeps every point's responsibilities in memory, which a "
+                    "Dask X is meant to avoid: fit a Dask X with record_resp=False."
+                )
+            X = self._validate_dask(X, reset=reset)
+            if X.n < 2 and reset:
+                raise ValueError(f"Invalid X: n_samples={X.n}, but at least 2 are required.")
+        else:
+            X = self._validate_X(X, reset=reset)
         given = self._check_init(X)
         self._check_scale(X)
         warm = self.warm_start and hasattr(self, "converged_")
@@ -480,7 +528,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights = np.asarray(result.params["weights"], dtype=np.float64)
         means = np.asarray(result.params["means"], dtype=np.float64)
         covariances = np.asarray(result.params["covariances"], dtype=np.float64)
-        data_variance = _largest_variance(X)
+        data_variance = X.largest_variance() if isinstance(X, DaskData) else _largest_variance(X)
         converged = bool(result.converged)
         collapsed = self.reg_covar == 0 and _collapsed_components(
             covariances, self.covariance_type, 0.0, data_variance
@@ -531,14 +579,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """log pi_k + log N(x_i | mu_k, Sigma_k), shape (n_samples, n_components), float64."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        with np.errstate(divide="ignore"):
-            log_prob = np.log(self.weights_.astype(np.float64)) + log_gaussian(
-                X.astype(np.float64, copy=False),
-                self.means_.astype(np.float64),
-                self.covariances_.astype(np.float64),
-                self.covariance_type,
-            )
-        return log_prob, X.dtype
+        return _log_prob_block(X, *self._fitted()), X.dtype
+
+    def _fitted(self):
+        """The fitted parameters as float64, and the covariance type (small: sent to blocks)."""
+        return (
+            self.weights_.astype(np.float64),
+            self.means_.astype(np.float64),
+            self.covariances_.astype(np.float64),
+            self.covariance_type,
+        )
+
+    def _on_blocks(self, X, function, n_columns):
+        """``function`` of each block of a Dask ``X``: a lazy Dask array (nothing computed)."""
+        check_is_fitted(self)
+        data = self._validate_dask(X, reset=False)
+        dtype = np.int64 if function is _labels_block else data.dtype
+        return map_rows(data.X, function, *self._fitted(), n_columns=n_columns, dtype=dtype)
 
     def fit_predict(self, X, y=None):
         """Fit, then return the most responsible component of each point.
@@ -564,7 +621,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A Dask array, computed block by block, for a Dask ``X``.
         """
+        if is_dask_array(X):
+            return self._on_blocks(X, _labels_block, None)
         return np.argmax(self._log_prob(X)[0], axis=1)
 
     def predict_proba(self, X):
@@ -577,10 +637,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
-            In the data's floating-point type.
+            In the data's floating-point type; a Dask array for a Dask ``X``.
         """
+        if is_dask_array(X):
+            return self._on_blocks(X, _resp_block, self.n_components)
         log_prob, dtype = self._log_prob(X)
-        return np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True)).astype(dtype)
+        return _resp_from_log_prob(log_prob).astype(dtype)
 
     def score_samples(self, X):
         """Log-density :math:`\\log p(x_i \\mid \\theta)` of each point.
@@ -592,8 +654,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            In the data's floating-point type.
+            In the data's floating-point type; a Dask array for a Dask ``X``.
         """
+        if is_dask_array(X):
+            return self._on_blocks(X, _score_block, None)
         log_prob, dtype = self._log_prob(X)
         return logsumexp(log_prob, axis=1).astype(dtype)
 
@@ -658,7 +722,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         float
         """
         check_is_fitted(self)
-        n = self._validate_X(X, reset=False).shape[0]
+        n = self._n_samples(X)
         return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
 
     def aic(self, X):
@@ -673,5 +737,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         float
         """
         check_is_fitted(self)
-        n = self._validate_X(X, reset=False).shape[0]
+        n = self._n_samples(X)
         return -2 * self.score(X) * n + 2 * self._n_parameters()
+
+    def _n_samples(self, X):
+        if is_dask_array(X):
+            return self._validate_dask(X, reset=False).n
+        return self._validate_X(X, reset=False).shape[0]
+
+
+# Each block of a Dask X's predictions: functions of the block and the fitted parameters
+# only (module-level, so that only they and the parameters are sent to the workers).
+
+
+def _log_prob_block(X, weights, means, covariances, covariance_type):
+    with np.errstate(divide="ignore"):
+        return np.log(weights) + log_gaussian(
+            X.astype(np.float64, copy=False), means, covariances, covariance_type
+        )
+
+
+def _resp_from_log_prob(log_prob):
+    return np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
+
+
+def _labels_block(X, *params):
+    return np.argmax(_log_prob_block(X, *params), axis=1)
+
+
+def _resp_block(X, *params):
+    return _resp_from_log_prob(_log_prob_block(X, *params)).astype(X.dtype)
+
+
+def _score_block(X, *params):
+    return logsumexp(_log_prob_block(X, *params), axis=1).astype(X.dtype)

@@ -3,7 +3,9 @@
 The estimator floor: validates as scikit-learn does, starts from
 :func:`emlab.kmeans.init_kmeans_plusplus` or :func:`emlab.kmeans.init_random` (or given
 centroids, or a callable) and runs the fast engine
-:func:`emlab.engines.kmeans.fit_kmeans_fast`.
+:func:`emlab.engines.kmeans.fit_kmeans_fast`. A Dask array is fit by
+:func:`emlab.engines.distributed.fit_kmeans_dask` (one map-reduce pass per iteration),
+from k-means|| starts (:func:`emlab.engines.distributed.kmeans_parallel`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from emlab.em import improves
+from emlab.engines.distributed import (
+    DaskData,
+    fit_kmeans_dask,
+    is_dask_array,
+    kmeans_parallel,
+    map_rows,
+)
 from emlab.engines.kmeans import fit_kmeans_fast, labels_and_inertia
 from emlab.kmeans import _scaled_tol, init_kmeans_plusplus, init_random, squared_distances
 from emlab.validation import check_data
@@ -216,14 +225,89 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
                 yield centers.astype(np.float64)
 
     def _check_scale(self, X):
-        mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
-        spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
+        if isinstance(X, DaskData):  # (the first pass: it also finds NaN and inf)
+            spread = X.spread()
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)  # (max and min: no (n, D) temporary)
+            spread = float(max(np.max(X.max(axis=0) - mean), np.max(mean - X.min(axis=0))))
         if spread > LARGEST_SPREAD:
             raise ValueError(
                 f"X's values lie up to {spread:.3g} from their mean: their squared distances "
                 "(the inertia) overflow 64-bit floats. Rescale X first, for instance divide "
                 "it by its standard deviation (sklearn.preprocessing.StandardScaler)."
             )
+
+    def _validate_dask(self, X, *, reset):
+        """A Dask ``X`` checked without computing it (its values: in the first pass)."""
+        data = DaskData(X)
+        if reset:
+            self.n_features_in_ = data.D
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif data.D != self.n_features_in_:
+            raise ValueError(
+                f"X has {data.D} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return data
+
+    def _dask_starts(self, data, rng):
+        """The starts for a Dask ``X``: k-means||, K random points, a callable's or given."""
+        if not isinstance(self.init, str) and not callable(self.init):
+            init = check_data(self.init, name="init", ndim=2)
+            self._check_centers(init, data)
+            yield init
+            return
+        for _ in range(self._n_init):
+            if callable(self.init):
+                centers = check_data(
+                    self.init(data.X, self.n_clusters, random_state=rng), name="init(...)", ndim=2
+                )
+                self._check_centers(centers, data)
+                yield centers
+            elif self.init == "random":
+                yield data.take(rng.choice(data.n, size=self.n_clusters, replace=False))
+            else:
+                yield kmeans_parallel(data, self.n_clusters, rng)
+
+    def _fit_dask(self, X, sample_weight):
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported with a Dask X yet: fit without it, or "
+                "repeat or subsample the points instead."
+            )
+        data = self._validate_dask(X, reset=True)
+        if data.n < self.n_clusters:
+            raise ValueError(
+                f"n_samples={data.n} should be >= n_clusters={self.n_clusters}: "
+                "each cluster needs at least one point."
+            )
+        self._check_scale(data)
+        rng = check_random_state(self.random_state)
+        self._n_init = self._n_runs()
+        best = None
+        for start in self._dask_starts(data, rng):
+            result = fit_kmeans_dask(data, start, max_iter=self.max_iter, tol=self.tol)
+            if best is None or improves(result.log_likelihood, best.log_likelihood):
+                best = result
+        centers = best.params["centroids"]
+        inertia, counts = data.map_reduce(_inertia_and_counts_block, centers)
+        distinct = int(np.count_nonzero(counts))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.cluster_centers_ = centers.astype(data.dtype)
+        # a Dask array: each block's labels are computed when asked for, where it lives
+        self.labels_ = map_rows(data.X, _labels_block, centers, dtype=np.int32)
+        self.inertia_ = float(inertia)
+        self.n_iter_ = best.n_iter
+        self.converged_ = best.converged
+        self.history_ = best.history
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -243,7 +327,19 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Returns
         -------
         self
+
+        Notes
+        -----
+        A Dask ``X`` is clustered where its blocks live, one map-reduce pass per
+        iteration (:func:`emlab.engines.distributed.fit_kmeans_dask`), on the active
+        ``dask.distributed`` client if there is one. From the same ``init`` centroids the
+        iterations are the in-memory ones; ``init="k-means++"`` is k-means||
+        (:func:`emlab.engines.distributed.kmeans_parallel`) and ``"random"`` draws K
+        points without the in-memory draw's probabilities, so the same seed gives other
+        starts than on a NumPy array. ``labels_`` is then a lazy Dask array.
         """
+        if is_dask_array(X):
+            return self._fit_dask(X, sample_weight)
         X = self._validate_X(X, reset=True)
         if X.shape[0] < self.n_clusters:
             raise ValueError(
@@ -311,7 +407,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Returns
         -------
         labels : ndarray of shape (n_samples,), int32
+            A Dask array, computed block by block, for a Dask ``X``.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            data = self._validate_dask(X, reset=False)
+            centers = self.cluster_centers_.astype(np.float64)
+            return map_rows(data.X, _labels_block, centers, dtype=np.int32)
         return labels_and_inertia(self._validated(X), self.cluster_centers_)[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -324,8 +426,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Returns
         -------
         ndarray of shape (n_samples, n_clusters)
-            :math:`\\lVert x_i - \\mu_k \\rVert`, in the data's floating-point type.
+            :math:`\\lVert x_i - \\mu_k \\rVert`, in the data's floating-point type; a Dask
+            array for a Dask ``X``.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            data = self._validate_dask(X, reset=False)
+            centers = self.cluster_centers_.astype(np.float64)
+            return map_rows(
+                data.X, _distances_block, centers, n_columns=self.n_clusters, dtype=data.dtype
+            )
         X = self._validated(X)
         distances = squared_distances(X.astype(np.float64), self.cluster_centers_)
         return np.sqrt(distances).astype(X.dtype)
@@ -336,8 +446,32 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the (weighted) inertia of ``X`` with the fitted centroids (higher is better)."""
+        if is_dask_array(X):
+            check_is_fitted(self)
+            if sample_weight is not None:
+                raise ValueError("sample_weight is not supported with a Dask X yet.")
+            data = self._validate_dask(X, reset=False)
+            centers = self.cluster_centers_.astype(np.float64)
+            return -float(data.map_reduce(_inertia_and_counts_block, centers)[0])
         X = self._validated(X)
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         return -labels_and_inertia(X, self.cluster_centers_, weights)[1]
+
+
+# Each block of a Dask X: functions of the block and the centroids only (module-level, so
+# that only they and the centroids are sent to the workers).
+
+
+def _labels_block(X, centers):
+    return labels_and_inertia(X, centers)[0]
+
+
+def _inertia_and_counts_block(X, centers):
+    labels, inertia = labels_and_inertia(X, centers)
+    return inertia, np.bincount(labels, minlength=len(centers)).astype(float)
+
+
+def _distances_block(X, centers):
+    return np.sqrt(squared_distances(X.astype(np.float64), centers)).astype(X.dtype)
