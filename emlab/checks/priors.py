@@ -172,8 +172,8 @@ def map_covariance(function: Callable) -> None:
                 N + nu + D: "N + nu + D",
                 N + nu + D + 2: "N + nu + D + 2 (the count with a normal prior on the mean; "
                 "here the mean's prior is flat)",
-                N + nu - D - 1: "N + nu - D - 1 (the prior's mean Psi / (nu - D - 1) leads there, "
-                "not its mode)",
+                N + nu - D - 1: "N + nu - D - 1 (the divisor of an inverse-Wishart's MEAN, like "
+                "the prior's mean Psi / (nu - D - 1); MAP takes the MODE)",
             }
             candidates = [
                 (
