@@ -413,12 +413,13 @@ def m_step(X, gamma, xi_sum, lengths=None, n_features=None):
     """The Baum-Welch M-step: expected counts, normalized.
 
     .. math::
-        \\pi_k = \\frac{1}{J} \\sum_{\\text{sequences}} \\gamma_1(k), \\qquad
+        \\pi_k = \\frac{1}{n_{\\text{seq}}} \\sum_{\\text{sequences}} \\gamma_1(k), \\qquad
         A_{jk} = \\frac{\\sum_s \\xi_s(j, k)}{\\sum_s \\sum_{k'} \\xi_s(j, k')}, \\qquad
         B_{kv} = \\frac{\\sum_{s : x_s = v} \\gamma_s(k)}{\\sum_s \\gamma_s(k)},
 
-    over :math:`J` sequences: the maximizer of the expected complete-data
-    log-likelihood :math:`Q(\\theta, \\theta^{(t)}) = \\sum_k \\gamma_1(k) \\log \\pi_k
+    over :math:`n_{\\text{seq}}` sequences (:math:`\\gamma_1` at the first step of each): the
+    maximizer of the expected complete-data log-likelihood
+    :math:`Q(\\theta, \\theta^{(t)}) = \\sum_k \\gamma_1(k) \\log \\pi_k
     + \\sum_s \\sum_{j,k} \\xi_s(j, k) \\log A_{jk} + \\sum_s \\sum_k \\gamma_s(k)
     \\log b_k(x_s)`. A state with no expected transitions out of it (or no expected
     observations) leaves :math:`Q` unchanged by its row, so any row maximizes; it gets

@@ -340,3 +340,15 @@ def test_the_run_check_turns_errors_into_feedback():
 
     with pytest.raises(AssertionError, match="your m_step raised ValueError"):
         own_model.poisson_em(e_step, broken)
+
+
+def test_unanswered_steps_say_so():
+    def stub(*args):  # what the student edition's `...` returns
+        return None
+
+    with pytest.raises(AssertionError, match="your e_step returns nothing yet"):
+        own_model.poisson_e_step(stub)
+    with pytest.raises(AssertionError, match="your e_step returns nothing yet: answer Exercises"):
+        own_model.poisson_em(stub, stub)
+    with pytest.raises(AssertionError, match="your m_step returns nothing yet: answer Exercise 4"):
+        own_model.poisson_em(e_step, stub)

@@ -327,6 +327,8 @@ def _params_of(value, name: str, n_components: int) -> tuple:
 
 def _pair_of(value, name: str) -> tuple:
     """``(resp, log_likelihood)`` from what a student's E-step returned, or a clear error."""
+    if not_answered(value):
+        raise AssertionError(f"{name} returns nothing yet: replace the ... with your code.")
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise AssertionError(
             f"{name} should return a pair, (resp, log_likelihood), as run_em expects: end "
@@ -583,10 +585,20 @@ def poisson_em(e_step: Callable, m_step: Callable) -> None:
         "rates": np.sort(rng.uniform(x.min() + 0.5, x.max(), n_components)),
     }
     first = _call(e_step, "your e_step", x.copy(), _copy(start), answers=_ANSWERS)
+    if not_answered(first):
+        raise AssertionError(
+            "your e_step returns nothing yet: answer Exercises 3 and 4 first (this cell, and the "
+            "ones after it, run your e_step and m_step)."
+        )
     resp, _ = _pair_of(first, "your e_step")
     if _as_float(resp) is None:
         compare(resp, _reference_e_step(x, start)[0], name="resp")
     new = _call(m_step, "your m_step", x.copy(), _reference_e_step(x, start)[0], answers=_ANSWERS)
+    if not_answered(new):
+        raise AssertionError(
+            "your m_step returns nothing yet: answer Exercise 4 first (this cell, and the ones "
+            "after it, run your e_step and m_step)."
+        )
     _params_of(new, "your m_step", n_components)
 
     def student_e_step(X, params):
