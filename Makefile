@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
-EXTRAS ?= lab,test,book
+EXTRAS ?= lab,test,book,scale
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # JupyterLab refuses to run as root unless told it is fine (containers, CI).
@@ -101,3 +101,7 @@ grade: $(STAMP)  ## grade a folder in sandboxes: make grade SUBMISSIONS=folder (
 .PHONY: bench
 bench: $(STAMP)  ## benchmarks: emlab's engines against scikit-learn and the articles' loops
 	$(BIN)/python benchmarks/run.py --markdown
+
+.PHONY: bench-scale
+bench-scale: $(STAMP)  ## benchmarks: EM on Dask against the in-memory engine, 1 and 2 workers, out of core from Zarr
+	$(BIN)/python benchmarks/scale.py --n 10000000 --block 1000000 --zarr-n 10000000 --zarr-block 2000000

@@ -250,7 +250,12 @@ class _Channel:
         reply = self.receive()
         if "raise" in reply:
             error = reply["raise"]
-            raise _exception_class(str(error.get("type")))(str(error.get("message")))
+            raised = _exception_class(str(error.get("type")))(str(error.get("message")))
+            if isinstance(error.get("line"), int) and error["line"] > 0:
+                # where in the student's function, for the checks' message (checks._core._where)
+                text = str(error.get("text", ""))
+                raised.emlab_where = (error["line"], text)
+            raise raised
         return sandbox_worker.decode(reply.get("result"), self.make_callable)
 
     def make_callable(self, description: dict):

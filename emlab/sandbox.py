@@ -169,7 +169,10 @@ class Sandbox:
         Its stdin and stdout are pipes to the caller.
         """
         files = files or {}
-        env = None
+        # bwrap itself starts with an empty environment: --clearenv empties the sandboxed
+        # program's, but bwrap's own process is the sandbox's process 1, whose environment any
+        # code inside can read in /proc/1/environ (the grader's secrets, tokens and paths)
+        env = {"PATH": "/usr/bin:/bin"}
         if self.kind == "none":
             env = {"PYTHONPATH": str(runtime), "MPLBACKEND": "Agg", "HOME": str(workdir)}
             env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")

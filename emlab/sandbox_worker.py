@@ -5,7 +5,8 @@
 is recorded and the next cell runs), then answers the grader's requests on its standard
 input and output: the values of names in the notebook's namespace, and calls of the
 functions the notebook defined. Everything crosses as data (:func:`encode`/:func:`decode`:
-JSON with numbers, strings, lists, dicts and numpy arrays of numbers), never as pickles or
+JSON with numbers, strings, lists, dicts, numpy arrays of numbers and the few records of emlab's
+listed in :data:`RECORDS`), never as pickles or
 code, so the grader that runs the tests in its own process can trust what it decodes to
 be data, whatever the student's code did here. The tests themselves never come here.
 
@@ -38,6 +39,37 @@ OTTER_CELL = re.compile(
 NUMERIC_KINDS = "biufc"
 MAX_DEPTH = 20
 MAX_MESSAGE = 256 * 1024 * 1024
+
+
+#: emlab's own records of data (a prior, EM's history, expected statistics) cross as their fields
+#: and are rebuilt on the other side by their own class, found in this list only: a check may
+#: hand a student's function a prior, and a student's run of EM may hand back its history.
+RECORDS = frozenset(
+    {
+        "emlab.em:Snapshot",
+        "emlab.em:History",
+        "emlab.em:EMResult",
+        "emlab.map_em:GMMPrior",
+        "emlab.map_em:MAPSnapshot",
+        "emlab.map_em:MAPHistory",
+        "emlab.map_em:MAPResult",
+        "emlab.missing:ExpectedStats",
+    }
+)
+
+
+def _record_name(value) -> str:
+    kind = type(value)
+    return f"{kind.__module__}:{kind.__qualname__}"
+
+
+def _record_class(name: str) -> type:
+    import importlib
+
+    if name not in RECORDS:
+        raise ValueError(f"not a record that crosses: {name}")
+    module, qualname = name.split(":")
+    return getattr(importlib.import_module(module), qualname)
 
 
 class CellTimeout(BaseException):
@@ -75,6 +107,19 @@ def encode(value, callables: dict | None = None, depth: int = 0):
             "shape": list(array.shape),
             "data": base64.b64encode(array.tobytes()).decode("ascii"),
         }
+    if _record_name(value) in RECORDS:
+        import dataclasses
+
+        name = _record_name(value)
+        if isinstance(value, list):  # a History: its snapshots
+            items = [encode(item, callables, depth + 1) for item in value]
+            return {"$": "record", "type": name, "items": items}
+        if dataclasses.is_dataclass(value):
+            pairs = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+        else:  # a NamedTuple
+            pairs = value._asdict()
+        fields = {key: encode(item, callables, depth + 1) for key, item in pairs.items()}
+        return {"$": "record", "type": name, "fields": fields}
     if hasattr(value, "__array__") and not isinstance(value, (np.ndarray, np.generic)):
         try:  # a pandas Series, say: its numbers
             array = np.asarray(value)
@@ -104,6 +149,25 @@ def encode(value, callables: dict | None = None, depth: int = 0):
             "globals": _global_refs(value),
         }
     return {"$": "opaque", "type": type(value).__name__}
+
+
+def _where(function, error: BaseException) -> dict:
+    """Where in ``function``'s own code ``error`` was raised: its line, counted from the ``def``
+    line (1), and that line's text; empty when the error did not pass through that code."""
+    import linecache
+
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return {}
+    line, traceback = None, error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == code.co_filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    if line is None or line < code.co_firstlineno:
+        return {}
+    text = linecache.getline(code.co_filename, line).strip()[:200]
+    return {"line": line - code.co_firstlineno + 1, "text": text}
 
 
 def _source(function) -> str | None:
@@ -174,6 +238,14 @@ def decode(data, make_callable=None, depth: int = 0):
                 raise ValueError("a dict key that cannot be hashed") from None
             result[key] = decode(item, make_callable, depth + 1)
         return result
+    if kind == "record":
+        record = _record_class(str(data.get("type")))
+        if "items" in data:
+            return record(decode(item, make_callable, depth + 1) for item in data["items"])
+        fields = data.get("fields")
+        if not isinstance(fields, dict):
+            raise ValueError("a record without fields")
+        return record(**{str(k): decode(v, make_callable, depth + 1) for k, v in fields.items()})
     if kind == "module":
         return Module(str(data["name"]))
     if kind == "callable" and make_callable is not None:
@@ -316,7 +388,8 @@ def main(argv: list[str]) -> int:
                 result = {"result": encode(function(*args), callables)}
             except BaseException as error:  # whatever the student's code raised
                 memory_error |= isinstance(error, MemoryError)
-                result = {"raise": {"type": type(error).__name__, "message": str(error)[:2000]}}
+                raised = {"type": type(error).__name__, "message": str(error)[:2000]}
+                result = {"raise": {**raised, **_where(function, error)}}
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             write_message(channel_out, result)

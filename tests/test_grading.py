@@ -378,6 +378,11 @@ for address in [('127.0.0.1', {listener.port}), ('1.1.1.1', 80), ('pypi.org', 44
             assert secret not in text, (name, secret)
     assert "FileNotFoundError" in feedback[f"snoop-{STEM}.txt"]  # it tried, and saw nothing
     assert "PYTHONPATH" in feedback[f"env-{STEM}.txt"]  # the sandbox's own, clean, environment
+    # an error in the student's function says where, counted from its def line, as in Jupyter
+    assert (
+        "at line 2 of resp_from_log_joint (`raise ValueError(repr(dict(os.environ)))`)"
+        in (feedback[f"env-{STEM}.txt"])
+    )
 
     # written answers: one file for the lesson, one column to mark
     written = (out / "written" / f"{STEM}.md").read_text()
@@ -695,6 +700,29 @@ def test_values_cross_the_sandbox_as_data_only():
     with pytest.raises(ValueError, match="shape"):
         worker.decode({"$": "array", "dtype": "<f8", "shape": [3], "data": "AAAAAAAAAAA="})
     assert worker.decode({"$": "pickle", "data": "gASVAAAAAAAAAAAu"}).__class__ is worker.Opaque
+
+
+def test_emlabs_records_cross_by_their_fields_and_nothing_else_does():
+    from emlab import sandbox_worker as worker
+    from emlab.em import History, Snapshot
+    from emlab.map_em import GMMPrior
+    from emlab.missing import ExpectedStats
+
+    prior = GMMPrior(nu=4.0, psi=np.eye(2), alpha=2.0, kappa=0.5, m0=np.zeros(2))
+    history = History([Snapshot(0, {"means": np.array([1.0])}, -3.5), Snapshot(1, {}, -2.0)])
+    stats = ExpectedStats(sum_x=np.ones(2), sum_xx=np.eye(2))
+    for value in (prior, history, stats):
+        back = worker.decode(json.loads(json.dumps(worker.encode(value), allow_nan=False)))
+        assert type(back) is type(value)
+    back = worker.decode(worker.encode(prior))
+    assert back.nu == 4.0 and back.kappa == 0.5
+    np.testing.assert_array_equal(back.psi, prior.psi)
+    assert [snap.log_likelihood for snap in worker.decode(worker.encode(history))] == [-3.5, -2.0]
+    # a record names its class; only emlab's listed records are rebuilt
+    with pytest.raises(ValueError, match="not a record"):
+        worker.decode({"$": "record", "type": "os:system", "fields": {"command": "true"}})
+    with pytest.raises(ValueError, match="not a record"):
+        worker.decode({"$": "record", "type": "emlab.grading:Submission", "fields": {}})
 
 
 def test_a_stand_in_shows_the_students_source_so_a_check_can_refuse_emlabs_solution():
