@@ -178,7 +178,10 @@ def gaussian_mle(x, ddof: int = 0) -> tuple[float, float]:
 
     with :math:`\\delta = 0` for the maximum likelihood estimate (biased:
     :math:`E[\\hat\\sigma^2] = \\frac{n-1}{n}\\sigma^2`) and :math:`\\delta = 1` for the
-    unbiased sample variance (not the maximizer of the likelihood).
+    unbiased sample variance (not the maximizer of the likelihood). The deviations are divided
+    by the largest of them, :math:`s`, before they are squared, and :math:`\\hat\\sigma` is
+    :math:`s` times the root of their mean square: data of any finite scale gives a finite
+    answer (the squares of deviations of 1e200 would overflow).
 
     Parameters
     ----------
@@ -196,7 +199,9 @@ def gaussian_mle(x, ddof: int = 0) -> tuple[float, float]:
         raise ValueError(f"ddof must be a non-negative whole number (0 or 1), got {ddof!r}.")
     x = check_data(x, name="x", ndim=1, min_samples=int(ddof) + 1)
     mu = float(x.mean())
-    sigma = float(np.sqrt(np.sum((x - mu) ** 2) / (x.size - ddof)))
+    deviations = x - mu
+    scale = float(np.max(np.abs(deviations))) or 1.0  # squared, 1e200 would overflow: scale first
+    sigma = scale * float(np.sqrt(np.sum((deviations / scale) ** 2) / (x.size - ddof)))
     return mu, sigma
 
 

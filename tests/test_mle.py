@@ -94,6 +94,21 @@ def test_closed_form_is_the_maximum(data, mu_step, log_sigma_step):
     assert other <= best + 1e-9 * abs(best)
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e-5, 1.0, 1e150, 1e200, 1e300])
+def test_gaussian_mle_is_finite_and_scales_with_the_data(scale):
+    """Scaling the data scales the estimates: no overflow of the squares, no underflow."""
+    x = heights(200, random_state=3) - 170.0
+    mu, sigma = mle.gaussian_mle(x)
+    mu_scaled, sigma_scaled = mle.gaussian_mle(x * scale)
+    assert np.isfinite(mu_scaled) and np.isfinite(sigma_scaled) and sigma_scaled > 0
+    assert mu_scaled == pytest.approx(mu * scale, rel=1e-12, abs=1e-12 * sigma * scale)
+    assert sigma_scaled == pytest.approx(sigma * scale, rel=1e-12)
+    mu_flat, sigma_flat = mle.gaussian_mle(
+        np.full(5, 3.0 * scale)
+    )  # zero up to the mean's rounding
+    assert mu_flat == pytest.approx(3.0 * scale, rel=1e-15) and 0 <= sigma_flat <= 1e-15 * scale
+
+
 @pytest.mark.parametrize(
     "call, word",
     [
