@@ -16,16 +16,16 @@ Two kinds of data live here:
 =======================  ======  ==============================================
 function                 lesson  what
 =======================  ======  ==============================================
-:func:`heights`          1       one Gaussian: adult heights in cm
-:func:`heights_by_sex`   2       two Gaussians with a hidden label (sex)
-:func:`blobs`            3       three 2-D clusters (k-means)
-:func:`coin_trials`      4       the two-coin (binomial mixture) experiment
-:func:`do_batzoglou`     4       the five trials of Do & Batzoglou (2008)
-:func:`three_gaussians`  5       a 1-D mixture of three Gaussians
-:func:`old_faithful`     6       Old Faithful eruptions (Bishop, PRML ch. 9)
-:func:`house_prices`     2, 6    prices and floor areas by hidden neighbourhood
-:func:`casino`           HMM     the occasionally dishonest casino (Durbin et al.)
-:func:`missing_normal`   --      a 3-D normal with values missing (MAR or MCAR)
+:func:`heights`          01      one Gaussian: adult heights in cm
+:func:`heights_by_sex`   03      two Gaussians with a hidden label (sex)
+:func:`blobs`            05      three 2-D clusters (k-means)
+:func:`coin_trials`      06      the two-coin (binomial mixture) experiment
+:func:`do_batzoglou`     06      the five trials of Do & Batzoglou (2008)
+:func:`three_gaussians`  07      a 1-D mixture of three Gaussians
+:func:`old_faithful`     08      Old Faithful eruptions (Bishop, PRML ch. 9)
+:func:`house_prices`     03, 09  prices and floor areas by hidden neighbourhood
+:func:`casino`           13      the occasionally dishonest casino (Durbin et al.)
+:func:`missing_normal`   12      a 3-D normal with values missing (MAR or MCAR)
 :func:`daily_counts`     14      calls per day from three kinds of day (Poisson)
 :func:`binary_digits`    14      handwritten digits as 0/1 pixels (scikit-learn)
 =======================  ======  ==============================================
@@ -179,11 +179,11 @@ def _gaussian_mixture_1d(
     return x, labels
 
 
-# --------------------------------------------------------------------------- lesson 1
+# --------------------------------------------------------------------------- lesson 01
 
 
 def heights(n: int = 1000, mean: float = 170.0, sd: float = 10.0, random_state=0) -> np.ndarray:
-    """Adult heights in cm, drawn from one Gaussian (lesson 1).
+    """Adult heights in cm, drawn from one Gaussian (lesson 01).
 
     .. math:: x_i \\sim \\mathcal{N}(\\mu, \\sigma^2), \\quad i = 1, \\dots, n.
 
@@ -209,11 +209,11 @@ def heights(n: int = 1000, mean: float = 170.0, sd: float = 10.0, random_state=0
     return mean + sd * rng.standard_normal(n)
 
 
-# --------------------------------------------------------------------------- lesson 2
+# --------------------------------------------------------------------------- lesson 03
 
 
 def heights_by_sex(n: int = 1000, random_state=0) -> tuple[np.ndarray, np.ndarray]:
-    """Adult heights of women and men, with the sex as a hidden label (lesson 2).
+    """Adult heights of women and men, with the sex as a hidden label (lesson 03).
 
     A two-component Gaussian mixture with equal weights:
 
@@ -252,13 +252,13 @@ def heights_by_sex(n: int = 1000, random_state=0) -> tuple[np.ndarray, np.ndarra
     return _gaussian_mixture_1d(means, sds, counts, rng)
 
 
-# --------------------------------------------------------------------------- lesson 3
+# --------------------------------------------------------------------------- lesson 05
 
 
 def blobs(
     n_per_cluster: int = 200, cluster_std: float = 1.0, random_state=0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Three round 2-D clusters of equal size, for k-means (lesson 3).
+    """Three round 2-D clusters of equal size, for k-means (lesson 05).
 
     Made with :func:`sklearn.datasets.make_blobs`: cluster :math:`k` holds
     ``n_per_cluster`` points :math:`x_i \\sim \\mathcal{N}(c_k, s^2 I_2)` around the
@@ -297,7 +297,7 @@ def blobs(
     return X, y.astype(np.int64)
 
 
-# --------------------------------------------------------------------------- lesson 4
+# --------------------------------------------------------------------------- lesson 06
 
 
 class CoinTrials(NamedTuple):
@@ -327,7 +327,7 @@ class CoinTrials(NamedTuple):
 def coin_trials(
     thetas=(0.6, 0.2), n_trials: int = 500, n_tosses: int = 10, random_state=0
 ) -> CoinTrials:
-    """The two-coin experiment: pick a coin at random, toss it ``n_tosses`` times (lesson 4).
+    """The two-coin experiment: pick a coin at random, toss it ``n_tosses`` times (lesson 06).
 
     For each trial :math:`i`, a coin is chosen uniformly,
     :math:`z_i \\sim \\mathrm{Uniform}\\{0, \\dots, K-1\\}`, and tossed
@@ -402,7 +402,7 @@ def _do_batzoglou_table() -> tuple:
 
 
 def do_batzoglou() -> DoBatzoglou:
-    """The five ten-toss trials of Do & Batzoglou (2008), figure 1 (lesson 4).
+    """The five ten-toss trials of Do & Batzoglou (2008), figure 1 (lesson 06).
 
     ====== ===========  ====  =====
     trial  tosses       coin  heads
@@ -447,11 +447,11 @@ def do_batzoglou() -> DoBatzoglou:
     )
 
 
-# --------------------------------------------------------------------------- lesson 5
+# --------------------------------------------------------------------------- lesson 07
 
 
 def three_gaussians(n_per_component: int = 1000, random_state=0) -> tuple[np.ndarray, np.ndarray]:
-    """A 1-D mixture of three Gaussians of equal size (lesson 5).
+    """A 1-D mixture of three Gaussians of equal size (lesson 07).
 
     Exactly ``n_per_component`` points from each of
     :math:`\\mathcal{N}(-10, 3^2)`, :math:`\\mathcal{N}(30, 7^2)` and
@@ -479,7 +479,7 @@ def three_gaussians(n_per_component: int = 1000, random_state=0) -> tuple[np.nda
     return _gaussian_mixture_1d(means, sds, counts, rng)
 
 
-# --------------------------------------------------------------------------- lesson 6 (and 2)
+# --------------------------------------------------------------------------- lessons 09 (and 03)
 
 
 class HousePrices(NamedTuple):
@@ -509,7 +509,7 @@ class HousePrices(NamedTuple):
 
 
 def house_prices(n: int = 400, random_state=0) -> HousePrices:
-    """House prices and floor areas from four hidden neighbourhoods (synthetic; lessons 2 and 6).
+    """House prices and floor areas from four hidden neighbourhoods (synthetic; lessons 03 and 09).
 
     Each neighbourhood :math:`k` (see :data:`HOUSE_PRICE_NEIGHBOURHOODS`) holds a
     fixed share :math:`\\pi_k` of the ``n`` houses, and a house's
@@ -636,7 +636,7 @@ def old_faithful(standardize: bool = False) -> OldFaithful:
 
 
 def missing_normal(n: int = 200, missing_rate: float = 0.3, mechanism: str = "mar", random_state=0):
-    """A 3-D normal sample with values removed at random (the missing-data lesson).
+    """A 3-D normal sample with values removed at random (lesson 12).
 
     Draws ``n`` rows from :math:`\\mathcal{N}(\\mu, \\Sigma)` with
 

@@ -258,3 +258,32 @@ def test_binomial_mixture_likelihood_is_exact_at_certain_coins(n_tosses):
     model = BinomialMixture(n_tosses=n_tosses, thetas_init=[[1.0], [0.0]]).fit(X)
     assert model.lower_bound_ == pytest.approx(np.log(0.5), rel=1e-12)
     np.testing.assert_allclose(model.score_samples(X), np.log(0.5), rtol=1e-12)
+
+
+def test_verbose_reports_each_iteration_while_the_fit_runs(capsys):
+    """verbose=2 prints scikit-learn's lines, from the engine's on_iteration as each happens."""
+    from emlab.engines.gmm import fit_gmm_fast
+
+    X = datasets.blobs(200, random_state=4)[0]
+    model = GaussianMixture(3, verbose=2, verbose_interval=2, tol=0, max_iter=7, random_state=0)
+    model.fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    bounds = np.array([snap.log_likelihood for snap in model.history_]) / len(X)
+    assert lines[0] == "Initialization 0"
+    assert lines[1:-1] == [
+        f"  Iteration {t}\t ll change {bounds[t] - bounds[t - 1]:.5f}" for t in (2, 4, 6)
+    ]
+    assert lines[-1] == f"Initialization did not converge. lower bound {bounds[-1]:.5f}."
+
+    # the reports come while the fit runs: a report that stops the fit stops it there
+    seen = []
+
+    def stop_at_three(iteration, log_likelihood):
+        seen.append(iteration)
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    start = (model.weights_, model.means_, model.covariances_)
+    with pytest.raises(KeyboardInterrupt):
+        fit_gmm_fast(X, *start, tol=0, max_iter=50, on_iteration=stop_at_three)
+    assert seen == [0, 1, 2, 3]

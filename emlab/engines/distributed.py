@@ -385,6 +385,7 @@ def fit_gmm_dask(
     tol=1e-3,
     max_iter=100,
     reg_covar=1e-6,
+    on_iteration=None,
 ) -> EMResult:
     """Fit a Gaussian mixture by EM on a Dask array: :func:`~emlab.engines.gmm.fit_gmm_fast`'s
     iterations, each one map-reduce pass over the blocks (see the module's docstring).
@@ -397,6 +398,9 @@ def fit_gmm_dask(
     covariance_type : {"full", "tied", "diag", "spherical"}
     tol, max_iter, reg_covar : float, int, float
         As for :func:`emlab.engines.gmm.fit_gmm_fast`.
+    on_iteration : callable, optional
+        As for :func:`emlab.engines.gmm.fit_gmm_fast`: ``on_iteration(t, log_likelihood)``
+        after each pass.
 
     Returns
     -------
@@ -429,6 +433,7 @@ def fit_gmm_dask(
         tol=tol,
         max_iter=max_iter,
         reg_covar=reg_covar,
+        on_iteration=on_iteration,
     )
 
 

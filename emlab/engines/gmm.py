@@ -882,6 +882,7 @@ def fit_gmm_fast(
     max_iter=100,
     reg_covar=1e-6,
     chunk_size=None,
+    on_iteration=None,
 ) -> EMResult:
     """Fit a Gaussian mixture by EM like :func:`emlab.gmm.fit_gmm`, in one chunked pass per iteration.
 
@@ -900,6 +901,10 @@ def fit_gmm_fast(
     tol, max_iter, reg_covar : float, int, float
     chunk_size : int, optional
         Points per chunk; by default chosen so that a chunk's working set is about 2 MB.
+    on_iteration : callable, optional
+        Called as ``on_iteration(t, log_likelihood)`` as soon as iteration ``t``'s
+        log-likelihood :math:`\\ell(\\theta^{(t)})` is known (``t = 0`` is the start): a
+        progress report while a long fit runs (the estimators' ``verbose``).
 
     Returns
     -------
@@ -965,6 +970,7 @@ def fit_gmm_fast(
             tol=tol,
             max_iter=max_iter,
             reg_covar=reg_covar,
+            on_iteration=on_iteration,
         )
 
 
@@ -1019,6 +1025,7 @@ def run_iterations(
     tol,
     max_iter,
     reg_covar,
+    on_iteration=None,
 ) -> EMResult:
     """EM's iterations, given the two kinds of pass over the data (wherever the data are).
 
@@ -1028,6 +1035,8 @@ def run_iterations(
     chunks in memory; :mod:`emlab.engines.distributed` passes over the blocks of a Dask
     array, each one a map-reduce. Everything else (the choice of path, the M-steps, the
     stopping rule, the history) is here, once, so both give the same iterations.
+    ``on_iteration(t, log_likelihood)``, if given, is called as each iteration's
+    log-likelihood is known.
     """
     n, D = summary.n, len(summary.center)
     center = summary.center
@@ -1065,6 +1074,8 @@ def run_iterations(
             "covariances": covariances.reshape(requested_shape),
         }
         history.append(Snapshot(iteration, params, log_likelihood))
+        if on_iteration is not None:
+            on_iteration(iteration, log_likelihood)
         if previous is not None and abs(log_likelihood - previous) / n < tol:
             converged = True
             break

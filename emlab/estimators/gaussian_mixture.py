@@ -370,15 +370,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             for s, g in zip(start, given, strict=True)
         )
 
-    def _run(self, X, weights, means, covariances):
+    def _run(self, X, weights, means, covariances, report=None):
         # the fast engine unless the responsibilities are to be recorded (same numbers)
         options = {"tol": self.tol, "max_iter": self.max_iter, "reg_covar": self.reg_covar}
+        kind = self.covariance_type
         try:
             if isinstance(X, DaskData):
-                return fit_gmm_dask(X, weights, means, covariances, self.covariance_type, **options)
+                return fit_gmm_dask(
+                    X, weights, means, covariances, kind, **options, on_iteration=report
+                )
             if self.record_resp:
-                return self._run_readable(X, weights, means, covariances, options)
-            return fit_gmm_fast(X, weights, means, covariances, self.covariance_type, **options)
+                result = self._run_readable(X, weights, means, covariances, options)
+                for snapshot in result.history if report is not None else ():
+                    report(snapshot.iteration, snapshot.log_likelihood)
+                return result
+            return fit_gmm_fast(
+                X, weights, means, covariances, kind, **options, on_iteration=report
+            )
         except ValueError as exc:
             if "positive definite" in str(exc) or "must be positive" in str(exc):
                 raise ValueError(
@@ -493,8 +501,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 start = (*start, covariances)
             else:
                 start = self._start(X, given, random_state)
-            result = self._run(X, *start)
-            self._print_run(init, result, X.shape[0])
+            result = self._run(X, *start, report=self._progress(init, X.shape[0]))
+            self._print_run(result, X.shape[0])
             if best is None or improves(result.log_likelihood, best.log_likelihood):
                 best = result
         self._set_params_from(best, X)
@@ -509,19 +517,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return self
 
-    def _print_run(self, init, result, n_samples):
-        """scikit-learn's verbose output, printed once the start has run."""
+    def _progress(self, init, n_samples):
+        """scikit-learn's verbose output while a start runs: a report for the engine, or None.
+
+        ``verbose=1`` names each start; ``verbose=2`` also prints every ``verbose_interval``-th
+        iteration's change of the lower bound (the average log-likelihood), as it happens.
+        """
+        if not self.verbose:
+            return None
+        previous = [0.0]
+
+        def report(iteration, log_likelihood):
+            lower_bound = log_likelihood / n_samples
+            if iteration == 0:
+                print(f"Initialization {init}", flush=True)
+            elif self.verbose >= 2 and iteration % self.verbose_interval == 0:
+                change = lower_bound - previous[0]
+                print(f"  Iteration {iteration}\t ll change {change:.5f}", flush=True)
+            previous[0] = lower_bound
+
+        return report
+
+    def _print_run(self, result, n_samples):
+        """scikit-learn's verbose line at the end of a start."""
         if not self.verbose:
             return
-        print(f"Initialization {init}")
-        lower_bounds = result.history.log_likelihood / n_samples
-        if self.verbose >= 2:
-            for n_iter in range(1, len(lower_bounds)):
-                if n_iter % self.verbose_interval == 0:
-                    change = lower_bounds[n_iter] - lower_bounds[n_iter - 1]
-                    print(f"  Iteration {n_iter}\t ll change {change:.5f}")
         state = "converged" if result.converged else "did not converge"
-        print(f"Initialization {state}. lower bound {lower_bounds[-1]:.5f}.")
+        lower_bound = result.history.log_likelihood[-1] / n_samples
+        print(f"Initialization {state}. lower bound {lower_bound:.5f}.")
 
     def _set_params_from(self, result: EMResult, X) -> None:
         n_samples, dtype = X.shape[0], X.dtype
