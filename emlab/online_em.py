@@ -49,6 +49,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from emlab.em import EMResult, History, Snapshot
 from emlab.gmm import _check_reg_covar, cholesky_factors, e_step
@@ -319,20 +320,23 @@ def stepwise_em(
         snapshot = {name: np.array(value, copy=True) for name, value in params.items()}
         history.append(Snapshot(step, snapshot, log_likelihood))
 
-    record(0)
-    for t, gamma in enumerate(gammas):
-        j = t % batches_per_pass
-        if j == 0 and t > 0:
-            order = random_state.permutation(n_samples)  # a new pass, a new order
-        batch = X[order[j * batch_size : (j + 1) * batch_size]]
-        resp, _ = e_step(batch, **params)
-        batch_stats = [s / batch_size for s in sufficient_statistics(batch, resp)]
-        stats = [
-            (1 - gamma) * old + gamma * new for old, new in zip(stats, batch_stats, strict=True)
-        ]
-        new_params = m_step_from_statistics(*stats, reg_covar=reg_covar)
-        params = dict(zip(("weights", "means", "covariances"), new_params, strict=True))
-        if (t + 1) % record_every == 0 or t + 1 == n_steps:
-            record(t + 1)
+    # a mini-batch is too small for BLAS threads to pay, and on a busy machine they cost
+    # up to 30 times the arithmetic (as in emlab.engines.workspace): one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        record(0)
+        for t, gamma in enumerate(gammas):
+            j = t % batches_per_pass
+            if j == 0 and t > 0:
+                order = random_state.permutation(n_samples)  # a new pass, a new order
+            batch = X[order[j * batch_size : (j + 1) * batch_size]]
+            resp, _ = e_step(batch, **params)
+            batch_stats = [s / batch_size for s in sufficient_statistics(batch, resp)]
+            stats = [
+                (1 - gamma) * old + gamma * new for old, new in zip(stats, batch_stats, strict=True)
+            ]
+            new_params = m_step_from_statistics(*stats, reg_covar=reg_covar)
+            params = dict(zip(("weights", "means", "covariances"), new_params, strict=True))
+            if (t + 1) % record_every == 0 or t + 1 == n_steps:
+                record(t + 1)
     resp, log_likelihood = e_step(X, **params)
     return EMResult(params, resp, log_likelihood, n_steps, False, history)
