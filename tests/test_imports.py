@@ -33,6 +33,7 @@ FLOORS = {
     "emlab.missing": 1,
     "emlab.hmm": 1,
     "emlab.bound": 1,
+    "emlab.online_em": 1,
     "emlab.engines": 2,
     "emlab.estimators": 3,
 }
