@@ -20,7 +20,8 @@ variables), ``em_algorithm`` (the EM algorithm), ``kmeans`` (k-means), ``coins``
 coins), ``mixtures_1d`` (Gaussian mixtures in 1-D), ``mixtures`` (Gaussian mixtures in many
 dimensions), ``choosing_k`` (choosing K, collapse and real data), ``bound`` (the lower bound),
 ``priors`` (priors against collapse), ``missing`` (missing data), ``hmm`` (hidden Markov
-models), ``own_model`` (EM for a model of your own); ``_core`` holds what they share.
+models), ``own_model`` (EM for a model of your own), ``scale`` (EM at scale); ``_core`` holds
+what they share.
 Every check is importable from here too (``emlab.checks.kmeans_assign``), which is how the
 lessons' test cells call them.
 """
@@ -67,10 +68,14 @@ from emlab.checks.own_model import (
     poisson_m_step,
 )
 from emlab.checks.priors import fixed_m_step, map_covariance, map_weights
+from emlab.checks.scale import block_statistics, bytes_sent, combine
 
 __all__ = [
     "beta_bernoulli_map",
+    "block_statistics",
+    "bytes_sent",
     "coin_a_theta",
+    "combine",
     "compare",
     "do_batzoglou_second_e_step",
     "e_step_fixed",
