@@ -30,15 +30,17 @@ available), **stepwise EM** (Cappé & Moulines 2009; Liang & Klein 2009) updates
     \bar s^{(t+1)} = (1 - \gamma_t)\, \bar s^{(t)}
         + \gamma_t \frac{1}{|B_t|} \sum_{i \in B_t} s_i(\theta^{(t)}), \qquad
     \theta^{(t+1)} = M\big(\bar s^{(t+1)}\big), \qquad
-    \gamma_t = (t + 2)^{-\alpha},
+    \gamma_t = (t + 2)^{-\tau},
 
 where :math:`s_i(\theta)` are point :math:`i`'s statistics (:math:`r_{ik}`,
 :math:`r_{ik} x_i`, :math:`r_{ik} x_i x_i^\top` with the responsibilities at
-:math:`\theta`) and :math:`M` the M-step above. With :math:`\tfrac12 < \alpha \le 1`,
+:math:`\theta`) and :math:`M` the M-step above. With :math:`\tfrac12 < \tau \le 1`,
 :math:`\sum_t \gamma_t = \infty` and :math:`\sum_t \gamma_t^2 < \infty`, the conditions
 under which the running averages converge (Cappé & Moulines 2009). :func:`stepwise_em` runs
-it; with ``alpha=0`` (every :math:`\gamma_t = 1`) and one mini-batch holding all the data
-it is batch EM, iteration by iteration.
+it; with ``tau=0`` (every :math:`\gamma_t = 1`) and one mini-batch holding all the data
+it is batch EM, iteration by iteration. The papers write the exponent :math:`\alpha`; the
+course calls it :math:`\tau`, as its :math:`\alpha` is lesson 11's Dirichlet concentration
+(and lesson 13's forward variable).
 
 Full covariances only: the lesson needs no other type.
 """
@@ -56,7 +58,7 @@ from emlab.gmm import _check_reg_covar, cholesky_factors, e_step
 from emlab.validation import check_data, check_resp, check_weights
 
 __all__ = [
-    "check_alpha",
+    "check_tau",
     "m_step_from_statistics",
     "start_statistics",
     "step_sizes",
@@ -189,32 +191,32 @@ def start_statistics(weights, means, covariances):
     )
 
 
-def check_alpha(alpha) -> float:
-    r"""Check the step-size exponent :math:`\alpha`: :math:`\tfrac12 < \alpha \le 1`, or 0.
+def check_tau(tau) -> float:
+    r"""Check the step-size exponent :math:`\tau`: :math:`\tfrac12 < \tau \le 1`, or 0.
 
-    ``alpha=0`` gives :math:`\gamma_t = 1` at every step (no memory: each M-step uses
+    ``tau=0`` gives :math:`\gamma_t = 1` at every step (no memory: each M-step uses
     only the current mini-batch's statistics).
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not np.isfinite(alpha):
-        raise ValueError(f"alpha must be a number, 0.5 < alpha <= 1 (or 0); got {alpha!r}.")
-    if alpha != 0 and not 0.5 < alpha <= 1:
+    if isinstance(tau, bool) or not isinstance(tau, Real) or not np.isfinite(tau):
+        raise ValueError(f"tau must be a number, 0.5 < tau <= 1 (or 0); got {tau!r}.")
+    if tau != 0 and not 0.5 < tau <= 1:
         raise ValueError(
-            f"alpha must satisfy 0.5 < alpha <= 1 (or be 0, for step sizes of 1); got {alpha}. "
-            f"Step sizes (t + 2)^-alpha then sum to infinity while their squares do not, "
-            f"which the running averages need to converge. Try alpha=0.6."
+            f"tau must satisfy 0.5 < tau <= 1 (or be 0, for step sizes of 1); got {tau}. "
+            f"Step sizes (t + 2)^-tau then sum to infinity while their squares do not, "
+            f"which the running averages need to converge. Try tau=0.6."
         )
-    return float(alpha)
+    return float(tau)
 
 
-def step_sizes(n_steps, alpha=0.6) -> np.ndarray:
-    r"""The step sizes :math:`\gamma_t = (t + 2)^{-\alpha}`, :math:`t = 0, \dots,` ``n_steps - 1``.
+def step_sizes(n_steps, tau=0.6) -> np.ndarray:
+    r"""The step sizes :math:`\gamma_t = (t + 2)^{-\tau}`, :math:`t = 0, \dots,` ``n_steps - 1``.
 
     Parameters
     ----------
     n_steps : int
         How many, at least 0.
-    alpha : float, default=0.6
-        :math:`\tfrac12 < \alpha \le 1`, or 0 (every step size 1).
+    tau : float, default=0.6
+        :math:`\tfrac12 < \tau \le 1`, or 0 (every step size 1).
 
     Returns
     -------
@@ -222,8 +224,8 @@ def step_sizes(n_steps, alpha=0.6) -> np.ndarray:
     """
     if isinstance(n_steps, bool) or not isinstance(n_steps, Integral) or n_steps < 0:
         raise ValueError(f"n_steps must be a whole number, at least 0; got {n_steps!r}.")
-    alpha = check_alpha(alpha)
-    return (np.arange(n_steps) + 2.0) ** -alpha
+    tau = check_tau(tau)
+    return (np.arange(n_steps) + 2.0) ** -tau
 
 
 def stepwise_em(
@@ -234,7 +236,7 @@ def stepwise_em(
     *,
     batch_size,
     n_steps,
-    alpha=0.6,
+    tau=0.6,
     random_state=None,
     reg_covar=1e-6,
     record_every=1,
@@ -249,11 +251,11 @@ def stepwise_em(
     .. math::
 
         \bar s^{(t+1)} = (1 - \gamma_t)\, \bar s^{(t)} + \gamma_t\, \bar s_{B_t}, \qquad
-        \theta^{(t+1)} = M\big(\bar s^{(t+1)}\big), \qquad \gamma_t = (t + 2)^{-\alpha}.
+        \theta^{(t+1)} = M\big(\bar s^{(t+1)}\big), \qquad \gamma_t = (t + 2)^{-\tau}.
 
     The mini-batches go through the data in a random order drawn from ``random_state``,
     a new order for each pass; a pass is ``n // batch_size`` mini-batches (the points left
-    over go to no batch in that pass). With ``alpha=0`` and ``batch_size=n`` each step is
+    over go to no batch in that pass). With ``tau=0`` and ``batch_size=n`` each step is
     one iteration of batch EM.
 
     Parameters
@@ -265,8 +267,8 @@ def stepwise_em(
         Points per mini-batch, from 1 to ``n_samples``.
     n_steps : int
         Mini-batches to take (M-steps), at least 1.
-    alpha : float, default=0.6
-        Step-size exponent, :math:`\tfrac12 < \alpha \le 1`, or 0 for step sizes of 1.
+    tau : float, default=0.6
+        Step-size exponent, :math:`\tfrac12 < \tau \le 1`, or 0 for step sizes of 1.
     random_state : int, RandomState instance or None
         Seeds the order of the points.
     reg_covar : float, default=1e-6
@@ -305,7 +307,7 @@ def stepwise_em(
             raise ValueError(
                 f"{name}={value} is more than the {high} data points: use at most {high}."
             )
-    gammas = step_sizes(n_steps, alpha)
+    gammas = step_sizes(n_steps, tau)
     reg_covar = _check_reg_covar(reg_covar)
     random_state = check_random_state(random_state)
 

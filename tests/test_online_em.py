@@ -63,7 +63,7 @@ def test_the_running_statistics_follow_the_formula_on_a_tiny_case():
     X = np.array([[0.0, 1.0], [2.0, 0.0]])
     weights, means = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [2.0, 1.0]])
     covariances = np.array([np.eye(2), np.eye(2)])
-    alpha = 0.75
+    tau = 0.75
     result = online_em.stepwise_em(
         X,
         weights,
@@ -71,7 +71,7 @@ def test_the_running_statistics_follow_the_formula_on_a_tiny_case():
         covariances,
         batch_size=1,
         n_steps=2,
-        alpha=alpha,
+        tau=tau,
         random_state=3,
         reg_covar=0.0,
     )
@@ -84,7 +84,7 @@ def test_the_running_statistics_follow_the_formula_on_a_tiny_case():
     ]
     params = (weights, means, covariances)
     for t, i in enumerate(order):
-        gamma = (t + 2.0) ** -alpha
+        gamma = (t + 2.0) ** -tau
         x = X[i]
         resp, _ = gmm.e_step(x[None], *params)
         r = resp[0]
@@ -100,7 +100,7 @@ def test_the_running_statistics_follow_the_formula_on_a_tiny_case():
         np.testing.assert_allclose(snap.params["weights"], params[0], rtol=1e-12)
         np.testing.assert_allclose(snap.params["means"], params[1], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(snap.params["covariances"], params[2], rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(online_em.step_sizes(3, alpha), [2**-alpha, 3**-alpha, 4**-alpha])
+    np.testing.assert_allclose(online_em.step_sizes(3, tau), [2**-tau, 3**-tau, 4**-tau])
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -109,7 +109,7 @@ def test_one_batch_of_everything_with_step_size_one_is_batch_em(seed):
     start = _rough_start(X, seed)
     batch = gmm.fit_gmm(X, *start, tol=0, max_iter=15)
     stepwise = online_em.stepwise_em(
-        X, *start, batch_size=len(X), n_steps=15, alpha=0, random_state=seed
+        X, *start, batch_size=len(X), n_steps=15, tau=0, random_state=seed
     )
     assert len(stepwise.history) == len(batch.history) == 16
     for mine, reference in zip(stepwise.history, batch.history, strict=True):
@@ -127,7 +127,7 @@ def test_on_a_large_sample_it_reaches_the_batch_optimum():
     start = _rough_start(X, 4)
     optimum = gmm.fit_gmm(X, *start, tol=1e-10, max_iter=2000).log_likelihood / n
     result = online_em.stepwise_em(
-        X, *start, batch_size=1000, n_steps=500, alpha=0.6, random_state=0, record_every=50
+        X, *start, batch_size=1000, n_steps=500, tau=0.6, random_state=0, record_every=50
     )
     average = result.history.log_likelihood / n
     # within 0.001 nats per point of batch EM's optimum after 10 passes (measured: 2e-4)
@@ -141,16 +141,17 @@ def test_online_em_beats_batch_em_per_pass_early_on():
     n = len(X)
     start = _rough_start(X, 1)
     batch = gmm.fit_gmm(X, *start, tol=0, max_iter=2).history.log_likelihood[-1] / n
-    online = online_em.stepwise_em(X, *start, batch_size=250, n_steps=80, alpha=0.6, random_state=0)
+    online = online_em.stepwise_em(X, *start, batch_size=250, n_steps=80, tau=0.6, random_state=0)
     assert online.log_likelihood / n > batch + 0.05
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"alpha": 0.5}, "alpha must satisfy 0.5 < alpha <= 1"),
-        ({"alpha": 1.5}, "alpha must satisfy"),
-        ({"alpha": "0.6"}, "alpha must be a number"),
+        ({"tau": 0.5}, "tau must satisfy 0.5 < tau <= 1"),
+        ({"tau": 1.5}, "tau must satisfy"),
+        ({"tau": "0.6"}, "tau must be a number"),
+        ({"tau": float("nan")}, "tau must be a number"),
         ({"batch_size": 0}, "batch_size must be a whole number, at least 1"),
         ({"batch_size": 2.5}, "batch_size must be a whole number"),
         ({"batch_size": 10_000}, "batch_size=10000 is more than the 100 data points"),
