@@ -134,7 +134,8 @@ def test_bytes_sent_accepts_the_right_formula():
         (lambda n, K, D: 8 * n * K, "responsibilities"),
         (lambda n, K, D: n / 1000 * my_bytes(n, K, D), "do not grow"),
         (lambda n, K, D: 42, "Count the numbers"),
-        (lambda n, K, D: ..., "replace it"),
+        (lambda n, K, D: ..., "bytes_sent is not answered yet"),
+        (lambda n, K, D: None, "bytes_sent is not answered yet"),
         (lambda n, K, D: "many", "one number of bytes"),
     ],
 )
@@ -181,6 +182,7 @@ def test_combine_accepts_the_right_answer_every_time():
         (averaged_weights_only, "average of the blocks' weights"),
         (combine_calls_emlab, "emlab's own solution"),
         (lambda block_stats: my_combine(block_stats)[0], "two things"),
+        (lambda block_stats: None, "combine is not answered yet"),
         (
             lambda block_stats: (my_combine(block_stats)[0] * 2, my_combine(block_stats)[1]),
             "sum to 1",

@@ -133,7 +133,7 @@ def bytes_sent(function: Callable) -> None:
     for n_block, K, D in cases:
         got = _call(function, "your function", n_block, K, D)
         if not_answered(got):
-            raise AssertionError("your function returns ... : replace it with a formula.")
+            raise AssertionError("bytes_sent is not answered yet: replace the ... with a formula.")
         try:
             value = float(np.asarray(got, dtype=float))
         except (TypeError, ValueError):
@@ -204,7 +204,9 @@ def combine(function: Callable) -> None:
         [tuple(s.copy() for s in b) for b in blocks],
         answers=(m_step_from_statistics, m_step),
     )
-    if not_answered(got) or not isinstance(got, tuple | list) or len(got) != 2:
+    if not_answered(got):
+        raise AssertionError("combine is not answered yet: replace the ... with your code.")
+    if not isinstance(got, tuple | list) or len(got) != 2:
         raise AssertionError("your function should return two things, (weights, means).")
     weights, means = got
     totals = [sum(parts) for parts in zip(*blocks, strict=True)]
