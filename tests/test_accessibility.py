@@ -63,6 +63,12 @@ def _open(context, url: str):
         "() => window.MathJax && MathJax.startup ? Promise.race([MathJax.startup.promise,"
         " new Promise((resolve) => setTimeout(resolve, 20000))]) : null"
     )
+    # and its web fonts: until they load, formulas are laid out wider in a fallback font
+    # (emlab-a11y.js looks again for formulas that scroll once they have)
+    page.evaluate(
+        "() => Promise.race([document.fonts.ready, new Promise((r) => setTimeout(r, 10000))])"
+        ".then(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))))"
+    )
     return page
 
 

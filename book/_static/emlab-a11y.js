@@ -61,7 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const markScrolling = () => {
     for (const box of document.querySelectorAll('div.math, mjx-container[display="true"]')) {
       const overflow = getComputedStyle(box).overflowX;
-      const scrolls = (overflow === "auto" || overflow === "scroll") && box.scrollWidth > box.clientWidth + 1;
+      const scrolls = (overflow === "auto" || overflow === "scroll") && box.scrollWidth > box.clientWidth;  // even 1 px: axe counts it
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.tabIndex = 0;
         box.dataset.emlabScroll = "1";
@@ -86,6 +86,23 @@ document.addEventListener("DOMContentLoaded", () => {
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(markScrolling);
   window.addEventListener("load", markScrolling);
   window.addEventListener("resize", markScrolling);
+
+  // MathJax names each formula by its speech (aria-label) and hides the rest from screen
+  // readers; with the explorer off the formula has no role, and a name on an element with no
+  // role is one assistive technology may ignore (ARIA; axe's aria-prohibited-attr). Such a
+  // formula gets the role "math"; the explorer, when on, gives it "application" itself.
+  const giveRoles = () => {
+    for (const math of document.querySelectorAll("mjx-container[aria-label]:not([role])")) {
+      math.setAttribute("role", "math");
+    }
+  };
+  giveRoles();
+  new MutationObserver(giveRoles).observe(document.body, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ["role", "aria-label"],
+  });
 
   // Formulas are not Tab stops (book.yml sets MathJax's inTabOrder to false), so that a keyboard
   // user reaches the lesson's controls quickly. A page with formulas offers one button that turns
