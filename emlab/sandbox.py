@@ -143,10 +143,12 @@ class Sandbox:
         for name in ("/etc/alternatives", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime"):
             if Path(name).exists():
                 cmd += ["--ro-bind", name, name]
+        # /tmp first: a Python installation (a virtual environment, say) under /tmp is then
+        # bound on top of the sandbox's empty /tmp instead of being hidden by it
+        cmd += ["--size", str(limits.disk), "--tmpfs", "/tmp"]
         for root in _python_roots():
             cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
-        cmd += ["--size", str(limits.disk), "--tmpfs", "/tmp"]
         cmd += ["--ro-bind", str(runtime), "/opt/emlab-runtime"]
         cmd += ["--size", str(limits.disk), "--tmpfs", "/submission"]
         for name, fd in (files or {}).items():

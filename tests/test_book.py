@@ -166,9 +166,20 @@ def test_raw_cells_and_tests_are_not_shown_and_solutions_are_collapsed(book, les
     for cell in roles["tests"]:
         lines = [ln for ln in _source(cell).splitlines() if ln.strip() and '"""' not in ln]
         assert not any(ln.strip() in code for ln in lines[-1:]), f"a test cell shows:\n{lines}"
-    solutions = roles["solution"]
+    # a model answer's figure caption joins its figure, inside the figure's own toggle
+    captions = [
+        c
+        for c in roles["solution"]
+        if c["cell_type"] == "markdown" and re.match(r"\s*\*\*Figure \d+\.", _source(c))
+    ]
+    solutions = [c for c in roles["solution"] if c not in captions]
     toggles = len(re.findall(r"Show solution", html))
     assert toggles == len(solutions), f"{len(solutions)} solution cells, {toggles} toggles"
+    for caption in captions:
+        number = re.match(r"\s*\*\*(Figure \d+)\.", _source(caption)).group(1)
+        assert re.search(
+            rf"<figcaption>(?:(?!</figcaption>).)*<strong>{number}\.</strong>", html, re.S
+        ), number
     assert not re.search(r"<details[^>]*\bopen\b[^>]*>\s*<summary[^>]*>[^<]*Show solution", html)
 
 

@@ -14,6 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from emlab import grading, instructor
+from emlab.sandbox import SandboxUnavailable, detect
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(
@@ -131,7 +132,15 @@ def test_grading_a_folder_scores_stubs_zero_and_solutions_full(editions, tmp_pat
         shutil.copy(editions / "autograder" / lesson.name, submissions / f"model-{lesson.name}")
     table = tmp_path / "scores.csv"
     feedback = tmp_path / "feedback"
-    instructor.grade_submissions(submissions, editions / "autograder", table, feedback)
+    # these are the course's own notebooks: where this machine has no sandbox, they are graded
+    # without one (tests/test_grading.py tests the isolation, and skips there, saying so)
+    try:
+        sandbox = detect()
+    except SandboxUnavailable:
+        sandbox = detect(allow_unsafe=True)
+    instructor.grade_submissions(
+        submissions, editions / "autograder", table, feedback, sandbox=sandbox
+    )
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == 2 * len(LESSONS)
     for lesson in LESSONS:  # one feedback file per submission
