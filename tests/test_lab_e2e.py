@@ -2,7 +2,10 @@
 
 Starts JupyterLab on a free local port with a copy of lesson 05 (k-means), opens it in Chromium (Debian's
 ``chromium`` through Playwright), runs every cell, moves the k-means explorer's slider and checks
-that the figure and the numbers change. Screenshots go to ``artifacts/lab/``.
+that the figure and the numbers change. Then opens a student edition of lesson 00, answered with
+one wrong and one right answer, and checks that each ``grader.check`` cell shows one line (the
+exercise, its points, the check's sentence) in JupyterLab's rich output. Screenshots go to
+``artifacts/lab/``.
 """
 
 import json
@@ -15,6 +18,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -94,7 +98,7 @@ STARTED = """() => [...document.querySelectorAll('.jp-InputArea-prompt')].some(
 ERRORS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 
 
-def _wait_for_run_all(page, workdir, timeout=240.0):
+def _wait_for_run_all(page, workdir, timeout=240.0, name=LESSON):
     """Wait until every code cell has an execution count; fail at once on an error output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -109,7 +113,7 @@ def _wait_for_run_all(page, workdir, timeout=240.0):
     # JupyterLab renders only the cells near the view: save, and read the notebook instead
     page.keyboard.press("Control+s")
     page.wait_for_timeout(3000)
-    cells = json.loads((workdir / LESSON).read_text())["cells"]
+    cells = json.loads((workdir / name).read_text())["cells"]
     report = [
         (i, cell.get("execution_count"), [o.get("ename") for o in cell.get("outputs", [])])
         for i, cell in enumerate(cells)
@@ -118,34 +122,41 @@ def _wait_for_run_all(page, workdir, timeout=240.0):
     pytest.fail(f"Run All did not finish in {timeout:.0f} s; (cell, count, errors): {report}")
 
 
+def _open_and_run_all(page, base, token, workdir, name):
+    """Open a notebook in JupyterLab, Run All Cells, and wait until every cell has run."""
+    page.set_default_timeout(120_000)
+    # a workspace of its own, reset: only this notebook open (the Run All checks read every
+    # prompt on the page, and another notebook's stored counts would pass them)
+    workspace = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{quote(name)}?reset&token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    # the kernel must be connected before Run All, or JupyterLab runs nothing (slow
+    # machines): the status bar says "| Idle" once it is
+    page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
+
+    no_news = page.get_by_role("button", name="No", exact=True)
+    if no_news.count():
+        no_news.first.click()  # JupyterLab's "notify me of news?" toast
+    for _attempt in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:  # the kernel picks the cells up: it turns busy, or a count appears
+            page.wait_for_function(STARTED, timeout=30_000)
+            break
+        except sync_api.TimeoutError:
+            continue
+    _wait_for_run_all(page, workdir, name=name)
+
+
 def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
     base, token, workdir = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = context.new_page()
-        page.set_default_timeout(120_000)
-        page.goto(f"{base}/lab/tree/{LESSON}?token={token}")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
-        # the kernel must be connected before Run All, or JupyterLab runs nothing (slow
-        # machines): the status bar says "| Idle" once it is
-        page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
-
-        no_news = page.get_by_role("button", name="No", exact=True)
-        if no_news.count():
-            no_news.first.click()  # JupyterLab's "notify me of news?" toast
-        for _attempt in range(3):
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            try:  # the kernel picks the cells up: it turns busy, or a count appears
-                page.wait_for_function(STARTED, timeout=30_000)
-                break
-            except sync_api.TimeoutError:
-                continue
-
-        # Wait until Run All has finished: the kernel answers the slider only when it is
-        # idle, and under load the cells after the explorer can take several seconds.
-        _wait_for_run_all(page, workdir)
+        # Run All must have finished: the kernel answers the slider only when it is idle,
+        # and under load the cells after the explorer can take several seconds.
+        _open_and_run_all(page, base, token, workdir, LESSON)
 
         explorer = (
             page.locator(".jp-OutputArea-output .widget-vbox")
@@ -177,3 +188,51 @@ def test_lesson_runs_and_the_slider_redraws_the_figure(lab, browser):
         assert page.locator(f"{ERRORS} .ansi-red-fg").count() == 0
     finally:
         context.close()
+
+
+def test_a_failed_and_a_passed_check_each_read_as_one_line(lab, browser, tmp_path):
+    """A student edition in JupyterLab: a check's rich (HTML) output is the one sentence."""
+    from emlab import instructor
+
+    base, token, workdir = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lesson = ROOT / "notebooks" / "00-exercises.ipynb"
+    instructor.make_student_editions(
+        [lesson], tmp_path / "student", tmp_path / "autograder", run_tests=False
+    )
+    notebook = json.loads((tmp_path / "student" / lesson.name).read_text())
+    answers = {  # q1 underflows (no shift by the row maximum), q2 is right
+        "def resp_from_log_joint": "def resp_from_log_joint(log_joint):\n"
+        "    return np.exp(log_joint) / np.exp(log_joint).sum(axis=1, keepdims=True)\n",
+        "sigma_hat = ...": "sigma_hat = np.std(heights)\n",
+    }
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        for stub, answer in answers.items():
+            if cell["cell_type"] == "code" and stub in source:
+                cell["source"] = answer
+    name = "00-exercises (1).ipynb"  # as a browser saves a second download
+    (workdir / name).write_text(json.dumps(notebook))
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        page = context.new_page()
+        _open_and_run_all(page, base, token, workdir, name)
+        shown = {}
+        for question in ("q1", "q2"):
+            cell = page.locator(".jp-CodeCell").filter(has_text=f'grader.check("{question}")')
+            cell.first.scroll_into_view_if_needed()
+            output = cell.first.locator(".jp-OutputArea-output").first
+            output.wait_for(state="visible")
+            shown[question] = output.inner_text().strip()
+            cell.first.screenshot(path=str(ARTIFACTS / f"check-{question}.png"))
+        page.screenshot(path=str(ARTIFACTS / "checks.png"))
+    finally:
+        context.close()
+    assert re.match(r"q1 \(2 points\): \S", shown["q1"]), shown["q1"]
+    assert "underflowed to 0. Work in log space" in shown["q1"], shown["q1"]
+    assert shown["q2"] == "q2 (1 point): passed.", shown["q2"]
+    for text in shown.values():
+        assert len(text.splitlines()) <= 3, text  # one sentence, maybe wrapped
+        for internal in ("Traceback", "doctest", "Trying:", "/emlab/", ".py"):
+            assert internal not in text, text
