@@ -104,4 +104,4 @@ bench: $(STAMP)  ## benchmarks: emlab's engines against scikit-learn and the art
 
 .PHONY: bench-scale
 bench-scale: $(STAMP)  ## benchmarks: EM on Dask against the in-memory engine, 1 and 2 workers, out of core from Zarr
-	$(BIN)/python benchmarks/scale.py --n 10000000 --block 1000000 --zarr-n 10000000 --zarr-block 2000000
+	$(BIN)/python benchmarks/scale.py --n 10000000 --block 1000000 --iterations 3 13 --zarr-n 10000000 --zarr-block 2000000

@@ -39,7 +39,7 @@ import sys
 import warnings
 
 import numpy as np
-from scale import cluster, make_data, per_iteration, start_for
+from scale import cluster, make_data, per_iteration, spread_over_workers, start_for
 
 K = 5
 
@@ -94,12 +94,10 @@ def time_emlab(X, start, iterations):
 
 
 def time_dask(X, start, iterations, block, workers=2):
-    import dask.array as da
-
     local, client = cluster(workers)
     try:
-        X_dask = client.persist(da.from_array(X, chunks=(block, X.shape[1])))
         client.wait_for_workers(workers)
+        X_dask = spread_over_workers(client, X, block)
         emlab_fit(X_dask, start, 1)  # the workers import emlab once
         seconds, fitted = per_iteration(lambda count: emlab_fit(X_dask, start, count), *iterations)
     finally:

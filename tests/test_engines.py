@@ -441,6 +441,18 @@ def test_feature_sums_are_the_sums_of_the_features(covariance_type):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_features_centred_as_they_are_transposed_are_the_features_of_the_centred_points(
+    covariance_type, dtype
+):
+    X = _data(300, 3, 2, seed=11, offset=40.0).astype(dtype)
+    center = X.mean(axis=0, dtype=np.float64)
+    expected = gmm_engine._features(X - center, covariance_type)
+    got = gmm_engine._features(X, covariance_type, center=center)
+    np.testing.assert_array_equal(got, expected)  # the same subtraction: bit for bit
+
+
 def _both_forms(monkeypatch, X, params, covariance_type):
     """The pass's answer with a reference component and with the highest-peak shift."""
     center = X.mean(axis=0)
